@@ -1,0 +1,136 @@
+"""Who works in Anju and over which part of the company: users, roles, teams, data scopes.
+
+The organisation a scope is drawn over (company → project) lives here, not in `property`,
+because every app's scoping needs it and `accounts` sits below them all
+(docs/decisions/0002-organisation-in-accounts.md)."""
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from anju.core.models import TimeStampedModel, VersionedModel
+
+
+class ScopeLevel(models.TextChoices):
+    OWN = "own", _("own records")
+    TEAM = "team", _("team's records")
+    PROJECT = "project", _("assigned projects")
+    COMPANY = "company", _("assigned companies")
+    ALL = "all", _("everything")
+
+
+class Company(VersionedModel):
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    code = models.SlugField(_("code"), max_length=32, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("company")
+        verbose_name_plural = _("companies")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Project(VersionedModel):
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="projects",
+                                verbose_name=_("company"))
+    name = models.CharField(_("name"), max_length=100)
+    code = models.SlugField(_("code"), max_length=32, unique=True)
+    city = models.CharField(_("city"), max_length=50, blank=True)
+    district = models.CharField(_("district"), max_length=50, blank=True)
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["company__name", "name"]
+        constraints = [models.UniqueConstraint(fields=["company", "name"],
+                                               name="project_name_unique_in_company")]
+        verbose_name = _("project")
+        verbose_name_plural = _("projects")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.Model):
+    """A job in the company. What a role may do and see is data, so it is configured, not coded."""
+
+    class Code(models.TextChoices):
+        SALES_CONSULTANT = "sales_consultant", _("sales consultant")
+        SALES_MANAGER = "sales_manager", _("sales manager")
+        CHANNEL_AGENT = "channel_agent", _("channel agent")
+        MARKETING = "marketing", _("marketing")
+        SERVICE_AGENT = "service_agent", _("service agent")
+        SERVICE_MANAGER = "service_manager", _("service manager")
+        EXECUTIVE = "executive", _("executive")
+        ADMIN = "admin", _("administrator")
+        AUDITOR = "auditor", _("auditor")
+
+    code = models.CharField(_("code"), max_length=32, unique=True, choices=Code.choices)
+    default_scope = models.CharField(_("default data scope"), max_length=16,
+                                     choices=ScopeLevel.choices, default=ScopeLevel.OWN)
+    can_unmask = models.BooleanField(_("may see unmasked phone and ID numbers"), default=False)
+    can_export = models.BooleanField(_("may export lists"), default=False)
+    can_approve_exports = models.BooleanField(_("may approve bulk exports"), default=False)
+    can_manage_users = models.BooleanField(_("may manage users"), default=False)
+    can_read_audit = models.BooleanField(_("may read the audit trail"), default=False)
+    can_edit_organisation = models.BooleanField(_("may edit companies and projects"),
+                                                default=False)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("role")
+        verbose_name_plural = _("roles")
+
+    def __str__(self) -> str:
+        return str(self.get_code_display())
+
+
+class Team(TimeStampedModel):
+    name = models.CharField(_("name"), max_length=100)
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="teams",
+                                null=True, blank=True, verbose_name=_("project"))
+    leader = models.ForeignKey("User", on_delete=models.SET_NULL, null=True, blank=True,
+                               related_name="led_teams", verbose_name=_("leader"))
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(AbstractUser):
+    display_name = models.CharField(_("name"), max_length=50, blank=True)
+    phone = models.CharField(_("mobile phone"), max_length=20, blank=True)
+    role = models.ForeignKey(Role, on_delete=models.PROTECT, null=True, blank=True,
+                             related_name="users", verbose_name=_("role"))
+    team = models.ForeignKey(Team, on_delete=models.SET_NULL, null=True, blank=True,
+                             related_name="members", verbose_name=_("team"))
+    scope_level = models.CharField(_("data scope override"), max_length=16,
+                                   choices=ScopeLevel.choices, blank=True)
+    companies = models.ManyToManyField(Company, blank=True, related_name="users",
+                                       verbose_name=_("companies in scope"))
+    projects = models.ManyToManyField(Project, blank=True, related_name="users",
+                                      verbose_name=_("projects in scope"))
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self) -> str:
+        return self.display_name or self.username
+
+
+class UserSession(models.Model):
+    """Which sessions a user holds, so disabling the user can end every one of them."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="session_records")
+    session_key = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    remote_addr = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)

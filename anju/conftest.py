@@ -1,0 +1,46 @@
+import os
+
+import pytest
+
+from anju.core.system_requirements import missing_requirements
+
+MISSING = missing_requirements()
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def pytest_sessionstart(session):
+    if MISSING and os.environ.get("CI", "").lower() == "true":
+        pytest.exit("CI must run every test, but: " + "; ".join(MISSING.values()), returncode=3)
+
+
+def _database_vendor() -> str:
+    from django.conf import settings
+
+    engine = settings.DATABASES["default"]["ENGINE"]
+    return "postgresql" if "postgresql" in engine else "sqlite"
+
+
+def pytest_collection_modifyitems(config, items):
+    # A test written for one database is deselected (not skipped) on the other, so a skip
+    # always means a missing system package.
+    other = {"postgresql": "only_sqlite", "sqlite": "only_postgresql"}[_database_vendor()]
+    deselected = [item for item in items if item.get_closest_marker(other)]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if not item.get_closest_marker(other)]
+    for item in items:
+        for marker, reason in MISSING.items():
+            if item.get_closest_marker(marker):
+                item.add_marker(pytest.mark.skip(reason=f"{item.nodeid}: {reason}"))
+
+
+@pytest.fixture(autouse=True)
+def _english_free_of_leaks(settings):
+    """Each test starts in the default language with a clean cache."""
+    from django.core.cache import cache
+    from django.utils import translation
+
+    cache.clear()
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()

@@ -1,0 +1,1 @@
+"""System checks that stop Anju from running in an unsafe configuration."""

@@ -1,0 +1,1 @@
+"""Signals that carry news upward across the layers (see ARCHITECTURE.md)."""
