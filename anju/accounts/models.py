@@ -134,3 +134,6 @@ class UserSession(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     remote_addr = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=300, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.session_key[:8]}"

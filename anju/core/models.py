@@ -46,6 +46,9 @@ class IdempotencyRecord(models.Model):
             models.UniqueConstraint(fields=["user", "key"], name="idempotency_user_key_unique"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} [{self.key}]"
+
 
 class Notification(models.Model):
     """One message in a user's in-app inbox; other channels deliver copies of it."""
@@ -101,6 +104,9 @@ class NotificationDelivery(models.Model):
                                     name="delivery_notification_channel_unique"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.channel}: {self.state}"
+
 
 class SensitiveAccess(models.Model):
     """Every look at an unmasked value and every export: who, what, when, from where."""
@@ -123,3 +129,6 @@ class SensitiveAccess(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = _("sensitive data access")
         verbose_name_plural = _("sensitive data accesses")
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.target}#{self.object_id}"

@@ -30,9 +30,10 @@ def chromium_path() -> str | None:
 
 
 def _has_pango_and_cjk_font() -> bool:
-    if not ctypes.util.find_library("pango-1.0") or not shutil.which("fc-list"):
+    fc_list = shutil.which("fc-list")
+    if not ctypes.util.find_library("pango-1.0") or not fc_list:
         return False
-    fonts = subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True, check=False)
+    fonts = subprocess.run([fc_list, ":lang=zh"], capture_output=True, text=True, check=False)
     return bool(fonts.stdout.strip()) and shutil.which("pdftotext") is not None
 
 

@@ -1,4 +1,4 @@
-"""Production: PostgreSQL, Redis, HTTPS behind a proxy. Refuses unsafe defaults (anju.core.checks)."""
+"""Production: PostgreSQL, Redis, HTTPS behind a proxy; refuses to start with unsafe defaults."""
 
 from .base import *  # noqa: F403
 from .env import env_bool, env_int
@@ -22,4 +22,6 @@ if SECRET_KEY == INSECURE_DEFAULT_SECRET_KEY or len(SECRET_KEY) < 50:
         "(python -c 'import secrets; print(secrets.token_urlsafe(64))')."
     )
 if env_bool("ANJU_DEBUG", False):
-    raise ImproperlyConfigured("ANJU_DEBUG must not be set in production: it leaks data in error pages.")
+    raise ImproperlyConfigured(
+        "ANJU_DEBUG must not be set in production: it leaks data in error pages."
+    )

@@ -1,7 +1,6 @@
 """Tests: the same stack as production, with a fast hasher and tasks run in-process."""
 
 from .base import *  # noqa: F403
-from .base import TASKS  # noqa: F401
 
 # Argon2 is deliberately slow; tests check it is configured (test_security) and then use MD5.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
