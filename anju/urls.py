@@ -1,7 +1,24 @@
+"""The site's front doors. Each app owns its pages (`urls.py`) and API (`api.py: register`)."""
+
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from anju.accounts import api as accounts_api
+from anju.core import api as core_api
+
+api_router = DefaultRouter()
+for app_api in (core_api, accounts_api):
+    app_api.register(api_router)
 
 urlpatterns = [
+    path("", include("anju.web.urls")),
+    path("accounts/", include("anju.accounts.urls")),
+    path("core/", include("anju.core.urls")),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("api/v1/", include(api_router.urls)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

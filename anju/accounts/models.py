@@ -9,6 +9,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from anju.core.models import TimeStampedModel, VersionedModel
+from anju.core.scoping import DataScope, ScopedQuerySet, ScopeSpec
 
 
 class ScopeLevel(models.TextChoices):
@@ -33,6 +34,8 @@ class Company(VersionedModel):
 
 
 class Project(VersionedModel):
+    scope = ScopeSpec(project="id", company="company")
+
     company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="projects",
                                 verbose_name=_("company"))
     name = models.CharField(_("name"), max_length=100)
@@ -41,6 +44,8 @@ class Project(VersionedModel):
     district = models.CharField(_("district"), max_length=50, blank=True)
     address = models.CharField(_("address"), max_length=200, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
+
+    objects = ScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["company__name", "name"]
@@ -124,6 +129,42 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.display_name or self.username
+
+    RIGHTS = ("unmask", "export", "approve_exports", "manage_users", "read_audit",
+              "edit_organisation")
+
+    def may(self, right: str) -> bool:
+        """Whether this user holds one of the role rights named in RIGHTS."""
+        if right not in self.RIGHTS:
+            raise ValueError(f"unknown right {right!r}")
+        if not self.is_active:
+            return False
+        if self.is_superuser:
+            return True
+        return bool(self.role and getattr(self.role, f"can_{right}"))
+
+    @property
+    def scope_level_in_force(self) -> str:
+        if self.is_superuser:
+            return ScopeLevel.ALL
+        return self.scope_level or (self.role.default_scope if self.role else ScopeLevel.OWN)
+
+    def data_scope(self) -> DataScope:
+        """The rows this user may see; computed once per user object (one request)."""
+        cached = getattr(self, "_data_scope", None)
+        if cached is None:
+            led_team_ids = list(self.led_teams.values_list("id", flat=True))
+            team_ids = [*led_team_ids, *([self.team_id] if self.team_id else [])]
+            members = User.objects.filter(team_id__in=team_ids).values_list("id", flat=True)
+            cached = DataScope(
+                level=self.scope_level_in_force,
+                user_id=self.pk,
+                team_member_ids=frozenset(members),
+                project_ids=frozenset(self.projects.values_list("id", flat=True)),
+                company_ids=frozenset(self.companies.values_list("id", flat=True)),
+            )
+            self._data_scope = cached
+        return cached
 
 
 class UserSession(models.Model):
