@@ -4,4 +4,8 @@ from rest_framework.routers import DefaultRouter
 
 
 def register(router: DefaultRouter) -> None:
-    """Adds the kernel's endpoints (notifications, sensitive values) to the site's router."""
+    """Adds the kernel's endpoints to the site's router."""
+    from . import audit_api, notifications_api, sensitive_api
+
+    for module in (sensitive_api, notifications_api, audit_api):
+        module.register(router)
