@@ -2,11 +2,12 @@
 
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
 from anju.accounts import api as accounts_api
 from anju.core import api as core_api
+from anju.core.api.schema import AnjuSwaggerView
 
 api_router = DefaultRouter()
 for app_api in (core_api, accounts_api):
@@ -20,5 +21,5 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include(api_router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/", AnjuSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from anju.core import views_audit
+
+urlpatterns = [
+    path("", views_audit.audit_search_view, name="audit-search"),
+    path("<str:model_label>/<str:pk>/", views_audit.audit_record_view, name="audit-record"),
+]
