@@ -6,3 +6,9 @@ class WebConfig(AppConfig):
     name = "anju.web"
     label = "web"
     verbose_name = _("Web shell")
+
+    def ready(self) -> None:
+        # Every app's menu entries, dashboard tiles and 360° sections (registrations.py).
+        from anju.core.registry import autodiscover
+
+        autodiscover()
