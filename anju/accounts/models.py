@@ -4,8 +4,11 @@ The organisation a scope is drawn over (company → project) lives here, not in 
 because every app's scoping needs it and `accounts` sits below them all
 (docs/decisions/0002-organisation-in-accounts.md)."""
 
-from django.contrib.auth.models import AbstractUser
+from typing import Self
+
+from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from anju.core.models import TimeStampedModel, VersionedModel
@@ -21,8 +24,13 @@ class ScopeLevel(models.TextChoices):
 
 
 class Company(VersionedModel):
+    # Users see a company when it is in their scope or holds one of their projects.
+    scope = ScopeSpec(project="projects", company="id")
+
     name = models.CharField(_("name"), max_length=100, unique=True)
     code = models.SlugField(_("code"), max_length=32, unique=True)
+
+    objects = ScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -93,11 +101,16 @@ class Role(models.Model):
 
 
 class Team(TimeStampedModel):
+    # A team without a project belongs to nobody's project: only all-scope users see it.
+    scope = ScopeSpec(project="project", company="project__company")
+
     name = models.CharField(_("name"), max_length=100)
     project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="teams",
                                 null=True, blank=True, verbose_name=_("project"))
     leader = models.ForeignKey("User", on_delete=models.SET_NULL, null=True, blank=True,
                                related_name="led_teams", verbose_name=_("leader"))
+
+    objects = ScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -106,6 +119,32 @@ class Team(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class UserQuerySet(models.QuerySet):
+    """Users a viewer may see: those sharing a project with them (or their companies'),
+    everyone for all-scope viewers, and always the viewer themself."""
+
+    def visible_to(self, user) -> Self:
+        if not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", True):
+            return self.none()
+        scope = user.data_scope()
+        if scope.level == ScopeLevel.ALL:
+            return self
+        memberships = User.projects.through.objects
+        if scope.level == ScopeLevel.COMPANY:
+            condition = Q(pk__in=memberships.filter(
+                project__company_id__in=scope.company_ids).values("user_id")) | Q(
+                pk__in=User.companies.through.objects.filter(
+                    company_id__in=scope.company_ids).values("user_id"))
+        else:
+            condition = Q(pk__in=memberships.filter(
+                project_id__in=scope.project_ids).values("user_id"))
+        return self.filter(condition | Q(pk=user.pk))
+
+
+class AnjuUserManager(UserManager.from_queryset(UserQuerySet)):
+    pass
 
 
 class User(AbstractUser):
@@ -122,6 +161,8 @@ class User(AbstractUser):
     projects = models.ManyToManyField(Project, blank=True, related_name="users",
                                       verbose_name=_("projects in scope"))
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+
+    objects = AnjuUserManager()
 
     class Meta:
         verbose_name = _("user")
