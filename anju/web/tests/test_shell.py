@@ -131,7 +131,8 @@ def test_home_query_count_is_constant(consultant_client, consultant, django_asse
         consultant_client.get(reverse("web:home"))
 
 
-@pytest.mark.parametrize(("language", "text"), [("zh-hans", "页面不存在"), ("en", "Page not found")])
+@pytest.mark.parametrize(("language", "text"),
+                         [("zh-hans", "页面不存在"), ("en", "Page not found")])
 def test_friendly_404_in_both_languages(client, language, text):
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
     response = client.get("/no/such/page/")
@@ -139,7 +140,8 @@ def test_friendly_404_in_both_languages(client, language, text):
     assert text in response.content.decode()
 
 
-@pytest.mark.parametrize(("language", "text"), [("zh-hans", "出错了"), ("en", "Something went wrong")])
+@pytest.mark.parametrize(("language", "text"),
+                         [("zh-hans", "出错了"), ("en", "Something went wrong")])
 def test_friendly_500_page_in_both_languages(rf, language, text):
     from django.utils import translation
     from django.views.defaults import server_error
