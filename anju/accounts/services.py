@@ -45,9 +45,12 @@ def _normalise_phone(phone: str) -> str:
     if not (phone or "").strip():
         return ""
     try:
-        return normalise_phone(phone)
+        value = normalise_phone(phone)
     except ValidationError as error:
         raise ValidationError({"phone": error.messages}) from None
+    if len(value) > User._meta.get_field("phone").max_length:
+        raise ValidationError({"phone": _("This phone number is too long.")})
+    return value
 
 
 def _check_in_scope(actor: User, *, projects: Iterable[Project] = (),
@@ -83,10 +86,18 @@ def user_create(*, actor: User, username: str, password: str, display_name: str 
     companies, projects = list(companies), list(projects)
     user = User(username=(username or "").strip(), display_name=(display_name or "").strip(),
                 email=(email or "").strip(), role=role, team=team, scope_level=scope_level or "")
-    user.phone = _normalise_phone(phone)
     user.set_unusable_password()
-    user.full_clean()
-    _validate_password(password, user, "password")
+    errors: dict[str, list[str]] = {}
+    for check in (lambda: setattr(user, "phone", _normalise_phone(phone)),
+                  lambda: user.full_clean(exclude=["phone"]),
+                  lambda: _validate_password(password, user, "password")):
+        try:
+            check()
+        except ValidationError as error:  # every field's problem at once
+            for field, messages in error.message_dict.items():
+                errors.setdefault(field, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
     _check_in_scope(actor, projects=projects, companies=companies)
     user.set_password(password)
     user.save()

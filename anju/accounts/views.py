@@ -144,7 +144,7 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
                         role=data["role"], scope_level=data["scope_level"],
                         companies=data["companies"], projects=data["projects"])
             except VersionConflict as error:
-                conflict = conflict_context(error, ["display_name", "email", "team"])
+                conflict = conflict_context(error, field_names=["display_name", "email", "team"])
                 status = 409
                 user = selectors.user_get(viewer=request.user, pk=pk)
                 form = UserEditForm(initial=UserEditForm.initial_for(user), viewer=request.user)
@@ -228,7 +228,7 @@ def project_edit(request: HttpRequest, pk: int) -> HttpResponse:
             except VersionConflict as error:
                 # Nothing was written. Show "yours" next to "saved"; the form keeps what the
                 # user typed, now against the saved version, so saving again is deliberate.
-                conflict = conflict_context(error, list(ProjectEditForm.FIELDS))
+                conflict = conflict_context(error, field_names=list(ProjectEditForm.FIELDS))
                 status = 409
                 project = error.current
                 data = request.POST.copy()
