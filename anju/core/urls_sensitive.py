@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from . import views_sensitive
+
+urlpatterns = [
+    path("<str:target>/<str:pk>/<str:field>/", views_sensitive.sensitive_reveal,
+         name="sensitive-reveal"),
+]
