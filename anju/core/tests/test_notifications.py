@@ -346,3 +346,13 @@ def test_api_query_count_constant(client, alice, django_assert_num_queries):
         notify(recipients=[alice], kind="k", title=f"n{i}", channels=[])
     with django_assert_num_queries(len(first.captured_queries)):
         client.get("/api/v1/notifications/")
+
+
+@pytest.mark.parametrize(("language", "texts"), [("zh-hans", ["收件箱", "标为已读"]),
+                                                 ("en", ["Inbox", "Mark as read"])])
+def test_inbox_page_speaks_the_users_language(client, alice, settings, language, texts):
+    notify(recipients=[alice], kind="k", title="t", channels=[])
+    client.force_login(alice)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    html = client.get(reverse("core:inbox")).content.decode()
+    assert all(text in html for text in texts)

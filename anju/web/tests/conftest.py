@@ -6,7 +6,7 @@ from anju.accounts.models import Company, Project, Role, User
 @pytest.fixture
 def consultant(db):
     company = Company.objects.create(name="安居地产", code="anju")
-    role = Role.objects.get(code=Role.Code.SALES_CONSULTANT)
+    role, _ = Role.objects.get_or_create(code=Role.Code.SALES_CONSULTANT)
     user = User.objects.create_user(username="zhangwei", password="x" * 12,
                                     display_name="张伟", role=role, email="zw@example.com")
     user.projects.set([

@@ -1,0 +1,67 @@
+"""The shell in a real browser (Chromium): ECharts and htmx work under the CSP, the menu
+collapses on a phone. Marked `browser` (needs the Debian chromium package)."""
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore
+
+from anju.core.notifications import notify
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def page_for(live_server, consultant):
+    from playwright.sync_api import sync_playwright
+
+    session = SessionStore()
+    session[SESSION_KEY] = str(consultant.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = consultant.get_session_auth_hash()
+    session.create()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium",
+                                             args=["--no-sandbox"])
+
+        def open_page(path, **context_args):
+            context = browser.new_context(**context_args)
+            context.add_cookies([{"name": settings.SESSION_COOKIE_NAME,
+                                  "value": session.session_key, "url": live_server.url}])
+            page = context.new_page()
+            page.csp_errors = []
+            page.on("console", lambda m: page.csp_errors.append(m.text)
+                    if "Content Security Policy" in m.text else None)
+            page.goto(live_server.url + path)
+            return page
+
+        yield open_page
+        browser.close()
+
+
+def test_echarts_tile_draws_under_csp(page_for, consultant):
+    notify(recipients=[consultant], kind="test", title="一", channels=[])
+    page = page_for("/")
+    page.wait_for_selector("[data-chart-drawn] svg", timeout=10_000)
+    assert page.evaluate("typeof window.htmx") == "object"
+    assert page.csp_errors == []
+
+
+def test_htmx_mark_read_updates_row_and_badge(page_for, consultant):
+    [item] = notify(recipients=[consultant], kind="test", title="请标为已读", channels=[])
+    page = page_for("/core/inbox/")
+    assert page.get_attribute("#unread-badge", "data-count") == "1"
+    page.click(f"#notification-{item.pk} button")
+    page.wait_for_selector(f"#notification-{item.pk}:not(.unread)")
+    page.wait_for_selector('#unread-badge[data-count="0"]', state="attached")
+    assert page.csp_errors == []
+
+
+def test_menu_collapses_on_a_phone(page_for):
+    page = page_for("/", viewport={"width": 375, "height": 700})
+    assert not page.is_visible("#sidenav a[data-key='core.inbox']") or (
+        page.evaluate("document.getElementById('sidenav').getBoundingClientRect().right <= 0"))
+    page.click("#nav-toggle")
+    page.wait_for_timeout(300)
+    assert page.get_attribute("#nav-toggle", "aria-expanded") == "true"
+    assert page.evaluate("document.getElementById('sidenav').getBoundingClientRect().left") >= 0
