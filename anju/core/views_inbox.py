@@ -87,6 +87,7 @@ def chart(request: HttpRequest) -> JsonResponse:
     labels = [formats.date_format(day, "m-d") for day, _count in series]
     return JsonResponse({
         "grid": {"left": 32, "right": 12, "top": 16, "bottom": 28},
+        "animationDuration": 300,
         "tooltip": {"trigger": "axis"},
         "xAxis": {"type": "category", "data": labels},
         "yAxis": {"type": "value", "minInterval": 1},
