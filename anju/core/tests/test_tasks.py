@@ -1,0 +1,149 @@
+"""Background work: the kernel's periodic tasks really run on both task backends, and the
+scheduler knows them."""
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.sessions.models import Session
+from django.core.management import call_command
+from django.utils import timezone
+
+from anju.core import tasks
+
+REDIS_TEST_URL = "redis://127.0.0.1:6379/13"
+RQ_TEST_QUEUE = "anju_test_tasks"
+
+
+def make_sessions() -> None:
+    now = timezone.now()
+    Session.objects.create(session_key="expired" + "x" * 25, session_data="",
+                           expire_date=now - timedelta(days=1))
+    Session.objects.create(session_key="current" + "x" * 25, session_data="",
+                           expire_date=now + timedelta(days=1))
+
+
+def remaining_sessions() -> list[str]:
+    return [key[:7] for key in Session.objects.values_list("session_key", flat=True)]
+
+
+@pytest.mark.django_db
+def test_immediate_backend_runs_the_task_at_once():
+    """The test settings' ImmediateBackend: what every other test relies on."""
+    make_sessions()
+    result = tasks.sessions_clear_expired.enqueue()
+    assert result.status == "SUCCESSFUL"
+    assert remaining_sessions() == ["current"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_database_backend_runs_the_task_in_the_worker(settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    make_sessions()
+
+    result = tasks.sessions_clear_expired.enqueue()
+    assert result.status == "READY"
+    assert len(remaining_sessions()) == 2  # nothing happens until a worker runs
+
+    call_command("db_worker", batch=True, startup_delay=False, reload=False, verbosity=0)
+
+    result.refresh()
+    assert result.status == "SUCCESSFUL"
+    assert remaining_sessions() == ["current"]
+
+
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_rq_backend_runs_the_task_in_a_worker(settings):
+    import django_rq
+    import redis
+    from django_tasks_rq.backend import Job
+    from rq import SimpleWorker
+
+    # django_tasks_rq fetches results through the "default" connection: point both at db 13.
+    settings.RQ_QUEUES = {name: {"URL": REDIS_TEST_URL, "DEFAULT_TIMEOUT": 60}
+                          for name in ("default", RQ_TEST_QUEUE)}
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend",
+                                  "QUEUES": [RQ_TEST_QUEUE]}}
+    connection = redis.Redis.from_url(REDIS_TEST_URL)
+    connection.flushdb()
+    try:
+        make_sessions()
+        result = tasks.sessions_clear_expired.using(queue_name=RQ_TEST_QUEUE).enqueue()
+        assert result.status.value == "READY"
+        assert len(remaining_sessions()) == 2
+
+        queue = django_rq.get_queue(RQ_TEST_QUEUE, job_class=Job)
+        worker = SimpleWorker([queue], connection=queue.connection, job_class=Job)
+        worker.work(burst=True)
+
+        result.refresh()
+        # django_tasks_rq returns the backport's TaskResult: compare the status, not the class.
+        assert result.status.value == "SUCCESSFUL"
+        assert remaining_sessions() == ["current"]
+    finally:
+        connection.flushdb()
+
+
+@pytest.mark.django_db
+def test_finished_task_results_are_pruned_after_two_weeks(settings):
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    old = tasks.sessions_clear_expired.enqueue()
+    recent = tasks.sessions_clear_expired.enqueue()
+    waiting = tasks.sessions_clear_expired.enqueue()
+    long_ago = timezone.now() - timedelta(days=tasks.TASK_RESULT_RETENTION_DAYS + 1)
+    DBTaskResult.objects.filter(id=old.id).update(status="SUCCESSFUL", finished_at=long_ago)
+    DBTaskResult.objects.filter(id=recent.id).update(status="SUCCESSFUL",
+                                                     finished_at=timezone.now())
+
+    assert tasks.task_results_prune.call() == 1
+
+    kept = {str(pk) for pk in DBTaskResult.objects.values_list("id", flat=True)}
+    assert kept == {str(recent.id), str(waiting.id)}
+
+
+@pytest.mark.django_db
+def test_pruning_task_results_is_a_no_op_off_the_database_backend():
+    assert tasks.task_results_prune.call() == 0
+
+
+@pytest.mark.django_db
+def test_idempotency_records_older_than_a_day_are_pruned():
+    from django.contrib.auth import get_user_model
+
+    from anju.core.models import IdempotencyRecord
+
+    user = get_user_model().objects.create_user(username="api", password="x-123456789")
+    for key in ("old", "new"):
+        IdempotencyRecord.objects.create(user=user, key=key, method="POST", path="/api/v1/x/",
+                                         request_fingerprint="f")
+    IdempotencyRecord.objects.filter(key="old").update(
+        created_at=timezone.now() - timedelta(days=2))
+
+    assert tasks.idempotency_records_prune.call() == 1
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]
+
+
+def test_the_scheduler_registers_the_periodic_tasks():
+    from crontask import scheduler
+
+    scheduled = {job.name: job for job in scheduler.get_jobs()}
+    for task in (tasks.task_results_prune, tasks.sessions_clear_expired,
+                 tasks.idempotency_records_prune):
+        assert task.name in scheduled
+        assert scheduled[task.name].func == task.enqueue
+    trigger = str(scheduled[tasks.sessions_clear_expired.name].trigger)
+    assert "hour='3'" in trigger and "minute='30'" in trigger
+
+
+def test_serve_starts_the_worker_of_the_configured_backend(settings):
+    from anju.core.serving import serve_children
+
+    settings.TASK_BACKEND = "db"
+    names = {c.name: c.argv for c in serve_children(host="127.0.0.1", port=8001, threads=4)}
+    assert set(names) == {"web", "worker", "scheduler"}
+    assert "db_worker" in names["worker"]
+    settings.TASK_BACKEND = "rq"
+    worker = serve_children(host="127.0.0.1", port=8001, threads=4)[1].argv
+    assert worker[-4:] == ["rqworker", "--job-class", "django_tasks_rq.Job", "default"]
