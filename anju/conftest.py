@@ -44,3 +44,19 @@ def _english_free_of_leaks(settings):
     translation.activate(settings.LANGUAGE_CODE)
     yield
     translation.deactivate()
+
+
+# Playwright cannot download its own browser here: pytest-playwright's `browser`, `context`
+# and `page` fixtures launch Debian's Chromium (tests using them are marked `browser`).
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    from anju.core.system_requirements import chromium_path
+
+    return {**browser_type_launch_args, "executable_path": chromium_path(),
+            "args": CHROMIUM_ARGS}
