@@ -125,14 +125,15 @@ def phone_registered():
 def test_registry_checks_kind_field_and_scope():
     from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 
-    from anju.accounts.models import Project, Role
+    from anju.accounts.models import Project
+    from anju.core.models import SensitiveAccess
 
     with pytest.raises(ImproperlyConfigured):
         register_sensitive_field(Project, "name", "email")
     with pytest.raises(FieldDoesNotExist):
         register_sensitive_field(Project, "telephone", "phone")
-    with pytest.raises(ImproperlyConfigured):  # Role has no visible_to and no queryset given
-        register_sensitive_field(Role, "code", "phone")
+    with pytest.raises(ImproperlyConfigured):  # no visible_to, and no queryset given
+        register_sensitive_field(SensitiveAccess, "field", "phone")
     spec = register_sensitive_field(Project, "address", "phone")  # default: visible_to
     try:
         assert masking.get_sensitive_field("ACCOUNTS.project", "address") is spec
