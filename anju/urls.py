@@ -23,3 +23,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", AnjuSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
+
+handler404 = "anju.core.api.errors.not_found"
+handler500 = "anju.core.api.errors.server_error"

@@ -5,7 +5,7 @@ Imported once by `anju.core.registry.autodiscover()`."""
 from django.utils.translation import gettext_lazy as _
 
 from .notifications.selectors import unread_count
-from .registry import MenuEntry, Tile, dashboard, menu
+from .registry import MenuEntry, Tile, dashboard, menu, with_right
 
 
 def _unread(request) -> dict:
@@ -14,6 +14,13 @@ def _unread(request) -> dict:
 
 menu.register(MenuEntry(key="core.inbox", label=_("Inbox"), url_name="core:inbox",
                         icon="inbox", order=900, group=""))
+
+menu.register(MenuEntry(key="core.audit", label=_("Audit trail"), url_name="core:audit-search",
+                        icon="shield", order=820, visible=with_right("read_audit"),
+                        group=_("Administration")))
+menu.register(MenuEntry(key="core.api_docs", label=_("API documentation"), url_name="api-docs",
+                        icon="code", order=830, visible=with_right("manage_users"),
+                        group=_("Administration")))
 
 dashboard.register(Tile(key="core.unread_notifications", title=_("Unread notifications"),
                         template_name="core/inbox_tile.html", context=_unread, order=10,

@@ -17,8 +17,10 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
+from django.views.defaults import page_not_found
+from django.views.defaults import server_error as page_server_error
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
@@ -135,3 +137,23 @@ def exception_handler(exc: Exception, context: dict) -> Response:
         headers["WWW-Authenticate"] = auth_header
     set_rollback()
     return Response(body, status=status_code, headers=headers)
+
+
+API_PREFIX = "/api/"
+
+
+def not_found(request, exception=None):
+    """handler404: the API answers in its JSON error shape, pages get the friendly page."""
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse({"code": "not_found", "message": str(_("Not found."))}, status=404)
+    return page_not_found(request, exception)
+
+
+def server_error(request):
+    """handler500: JSON without internals for the API, the standalone 500 page otherwise."""
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse(
+            {"code": "server_error", "message": str(_("Something went wrong on our side."))},
+            status=500,
+        )
+    return page_server_error(request)
