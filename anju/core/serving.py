@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from honcho.manager import Manager
 
 PID_FILE_NAME = "anju-serve.pid"
+SUPERVISOR_ENV = "ANJU_SUPERVISOR_PID"
 
 
 @dataclass(frozen=True)
@@ -35,10 +36,28 @@ def manage_argv(*args: str) -> list[str]:
 
 
 def worker_argv() -> list[str]:
-    """The task worker for the configured backend (settings.TASK_BACKEND)."""
-    if settings.TASK_BACKEND == "rq":
-        return manage_argv("rqworker", "--job-class", "django_tasks_rq.Job", "default")
-    return manage_argv("db_worker", "--queue-name", "*", "--no-reload")
+    """The task worker; the `worker` command picks db_worker or rqworker by TASK_BACKEND."""
+    return manage_argv("worker")
+
+
+def watch_supervisor(interval: float = 1.0) -> None:
+    """In a child of `serve`: stop (SIGTERM to self) when the supervisor is gone, so a
+    `kill -9` of `anju serve` never leaves a web server or worker running on its own."""
+    import signal
+    import threading
+    import time
+
+    try:
+        supervisor = int(os.environ.get(SUPERVISOR_ENV, ""))
+    except ValueError:
+        return
+
+    def watch() -> None:
+        while _process_running(supervisor):
+            time.sleep(interval)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="anju-supervisor-watch", daemon=True).start()
 
 
 def serve_children(*, host: str, port: int, threads: int, worker: bool = True,
@@ -66,6 +85,21 @@ class Supervisor(Manager):
         super().terminate()
 
 
+def _process_running(pid: int) -> bool:
+    """True while `pid` runs (a zombie, killed but not yet reaped, counts as gone)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1][:1]
+    except (OSError, IndexError):
+        return True  # no /proc (macOS): trust os.kill
+    return state not in ("Z", "X")
+
+
 def pid_file() -> Path:
     return Path(settings.DATA_DIR) / PID_FILE_NAME
 
@@ -76,19 +110,13 @@ def running_server_pid() -> int | None:
         pid = int(pid_file().read_text().strip())
     except (OSError, ValueError):
         return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    except PermissionError:
-        return pid
-    return pid
+    return pid if _process_running(pid) else None
 
 
 def serve(*, children: list[ChildProcess], stdout) -> int:
     """Runs the children until Ctrl-C/SIGTERM or until one exits; returns the exit code."""
     manager = Supervisor()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", SUPERVISOR_ENV: str(os.getpid())}
     env.setdefault("DJANGO_SETTINGS_MODULE", os.environ.get("DJANGO_SETTINGS_MODULE",
                                                             "anju.settings.dev"))
     for child in children:

@@ -1,4 +1,6 @@
-"""Backup and restore: a copy of the live SQLite database comes back exactly."""
+"""Backup and restore: a copy of the live SQLite database comes back exactly.
+
+Messages are checked in Chinese, the default language of Anju's users."""
 
 import sqlite3
 from io import StringIO
@@ -66,7 +68,7 @@ def test_backup_defaults_to_the_data_folder_and_never_overwrites(file_database, 
     settings.DATA_DIR = tmp_path
     call_command("backup", stdout=StringIO())
     [written] = (tmp_path / "backups").glob("anju-*.sqlite3")
-    with pytest.raises(CommandError, match="already exists"):
+    with pytest.raises(CommandError, match="已存在"):
         call_command("backup", str(written), stdout=StringIO())
 
 
@@ -79,7 +81,7 @@ def test_restore_asks_first_and_does_nothing_unless_confirmed(file_database, tmp
     add_session("kept")
     asked = []
     monkeypatch.setattr("builtins.input", lambda question: asked.append(question) or "no")
-    with pytest.raises(CommandError, match="cancelled"):
+    with pytest.raises(CommandError, match="已取消恢复"):
         call_command("restore", str(tmp_path / "copy.sqlite3"), stdout=StringIO())
     assert asked and "copy.sqlite3" in asked[0]
     assert "kept" in sessions()
@@ -91,16 +93,16 @@ def test_restore_refuses_a_file_that_is_not_an_anju_database(tmp_path, settings)
     settings.DATA_DIR = tmp_path
     text = tmp_path / "notes.txt"
     text.write_text("not a database")
-    with pytest.raises(CommandError, match="not an SQLite database"):
+    with pytest.raises(CommandError, match="不是 SQLite 数据库"):
         call_command("restore", str(text), yes=True)
     other = tmp_path / "other.sqlite3"
     db = sqlite3.connect(other)
     db.execute("CREATE TABLE t (x)")
     db.commit()
     db.close()
-    with pytest.raises(CommandError, match="not one of Anju"):
+    with pytest.raises(CommandError, match="不是安居的数据库"):
         call_command("restore", str(other), yes=True)
-    with pytest.raises(CommandError, match="Cannot read"):
+    with pytest.raises(CommandError, match="无法读取"):
         call_command("restore", str(tmp_path / "missing.sqlite3"), yes=True)
 
 
@@ -113,7 +115,7 @@ def test_restore_refuses_while_anju_is_running(tmp_path, settings):
 
     settings.DATA_DIR = tmp_path
     pid_file().write_text(str(os.getpid()))  # a live process claims the data folder
-    with pytest.raises(CommandError, match="stop it"):
+    with pytest.raises(CommandError, match="请先停止再恢复"):
         call_command("restore", str(tmp_path / "x.sqlite3"), yes=True)
 
 

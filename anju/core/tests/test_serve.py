@@ -87,8 +87,13 @@ class Served:
         raise AssertionError(f"no {pattern!r} in output:\n{self.output}")
 
     def finish(self) -> None:
+        """Stops the tree as a user would (Ctrl-C); SIGKILL only if that fails."""
         if self.process.poll() is None:
-            self.process.kill()
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
         self.process.wait()
         self.reader.join(timeout=5)
 
@@ -144,6 +149,36 @@ def test_serve_runs_web_worker_and_scheduler_and_ctrl_c_stops_them_all(environme
         served.finish()
 
 
+def test_children_stop_when_the_supervisor_is_killed(environment):
+    """Even `kill -9` of `anju serve` leaves nothing running."""
+    served = Served(environment, free_port())
+    try:
+        pids = {name: int(served.wait_for(rf"{name} started \(pid=(\d+)\)")[1])
+                for name in ("web", "worker", "scheduler")}
+        served.wait_for("Serving on")
+        children = {pid for pid in map(int, (p.name for p in Path("/proc").iterdir()
+                                             if p.name.isdigit()))
+                    if is_alive(pid) and parent_of(pid) in pids.values()}
+        assert len(children) == 3
+        served.process.kill()
+        deadline = time.monotonic() + 15
+        while any(map(is_alive, children)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not any(map(is_alive, children))
+    finally:
+        served.finish()
+        for pid in pids.values():  # the honcho shells, in case the test failed
+            if is_alive(pid):
+                os.killpg(pid, signal.SIGKILL)
+
+
+def parent_of(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def test_a_child_that_dies_takes_the_tree_down_with_a_message(environment):
     with socket.socket() as taken:  # the port is in use: the web server cannot start
         taken.bind(("127.0.0.1", 0))
@@ -169,5 +204,6 @@ def test_serve_prints_the_demo_logins(environment, tmp_path):
         try:
             served.wait_for("Secret-2026")
             assert "admin" in served.output
+            served.wait_for("stopped unexpectedly")  # the taken port stops the tree
         finally:
             served.finish()

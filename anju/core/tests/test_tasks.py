@@ -137,13 +137,27 @@ def test_the_scheduler_registers_the_periodic_tasks():
     assert "hour='3'" in trigger and "minute='30'" in trigger
 
 
-def test_serve_starts_the_worker_of_the_configured_backend(settings):
+def test_the_worker_command_runs_the_worker_of_the_configured_backend(settings, monkeypatch):
+    from anju.core.management.commands import worker
+
+    calls = []
+    monkeypatch.setattr(worker, "call_command", lambda *a, **kw: calls.append((a, kw)))
+    settings.TASK_BACKEND = "db"
+    call_command("worker")
+    settings.TASK_BACKEND = "rq"
+    call_command("worker", burst=True)
+    assert calls[0][0] == ("db_worker",) and calls[0][1]["queue_name"] == "*"
+    assert calls[1] == (("rqworker", "default"),
+                        {"job_class": "django_tasks_rq.Job", "burst": True})
+
+
+def test_serve_starts_web_worker_and_scheduler(settings):
     from anju.core.serving import serve_children
 
     settings.TASK_BACKEND = "db"
-    names = {c.name: c.argv for c in serve_children(host="127.0.0.1", port=8001, threads=4)}
-    assert set(names) == {"web", "worker", "scheduler"}
-    assert "db_worker" in names["worker"]
-    settings.TASK_BACKEND = "rq"
-    worker = serve_children(host="127.0.0.1", port=8001, threads=4)[1].argv
-    assert worker[-4:] == ["rqworker", "--job-class", "django_tasks_rq.Job", "default"]
+    children = {c.name: c.argv for c in serve_children(host="127.0.0.1", port=8001, threads=4)}
+    assert set(children) == {"web", "worker", "scheduler"}
+    assert children["worker"][-1] == "worker"
+    settings.TASK_BACKEND = "immediate"  # tasks run in the web process: no worker
+    assert [c.name for c in serve_children(host="127.0.0.1", port=8001, threads=4)] == [
+        "web", "scheduler"]

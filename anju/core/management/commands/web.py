@@ -1,6 +1,7 @@
 from django.utils.translation import gettext_lazy
 
 from anju.core.management.base import TranslatedCommand
+from anju.core.serving import watch_supervisor
 
 
 class Command(TranslatedCommand):
@@ -14,6 +15,7 @@ class Command(TranslatedCommand):
         parser.add_argument("--threads", type=int, default=8)
 
     def handle(self, *args, host: str, port: int, threads: int, **options):
+        watch_supervisor()
         from waitress import serve
 
         from anju.wsgi import application

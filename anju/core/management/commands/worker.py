@@ -5,6 +5,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from anju.core.management.base import TranslatedCommand
+from anju.core.serving import watch_supervisor
 
 
 class Command(TranslatedCommand):
@@ -15,6 +16,7 @@ class Command(TranslatedCommand):
                             help=gettext_lazy("run the queued tasks, then stop"))
 
     def handle(self, *args, burst: bool, **options):
+        watch_supervisor()
         backend = settings.TASK_BACKEND
         if backend == "rq":
             call_command("rqworker", "default", job_class="django_tasks_rq.Job", burst=burst)
