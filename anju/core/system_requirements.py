@@ -37,9 +37,24 @@ def _has_pango_and_cjk_font() -> bool:
     return bool(fonts.stdout.strip()) and shutil.which("pdftotext") is not None
 
 
+def _redis_answers() -> bool:
+    """A Redis server on loopback answers PING (the RQ backend tests use it)."""
+    import socket
+
+    url = os.environ.get("ANJU_TEST_REDIS", "127.0.0.1:6379")
+    host, _, port = url.rpartition(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=1) as connection:
+            connection.sendall(b"PING\r\n")
+            return connection.recv(16).startswith(b"+PONG")
+    except (OSError, ValueError):
+        return False
+
+
 PROBES = {
     "browser": lambda: chromium_path() is not None,
     "pdf": _has_pango_and_cjk_font,
+    "redis": _redis_answers,
 }
 
 REQUIREMENTS = [
@@ -49,6 +64,8 @@ REQUIREMENTS = [
         "Pango, a CJK font and pdftotext (for the PDF tests)",
         "libpango-1.0-0 libpangoft2-1.0-0 fonts-wqy-microhei poppler-utils",
     ),
+    SystemRequirement("redis", "A Redis server on 127.0.0.1:6379 (for the RQ task tests)",
+                      "redis-server"),
 ]
 
 
