@@ -12,5 +12,3 @@ menu.register(MenuEntry(key="accounts.projects", label=_("Projects"),
 menu.register(MenuEntry(key="accounts.users", label=_("Users"), url_name="accounts:user_list",
                         icon="users", order=810, visible=with_right("manage_users"),
                         group=ADMIN_GROUP))
-menu.register(MenuEntry(key="accounts.me", label=_("My account"), url_name="accounts:me",
-                        icon="user", order=950))

@@ -53,7 +53,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "anju.web.middleware.AnjuLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -184,6 +184,7 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = DATA_DIR / "staticfiles"
+STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns on every start when it is missing
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env_path("ANJU_MEDIA_ROOT", DATA_DIR / "media")
 STORAGES = {
@@ -245,9 +246,23 @@ ANJU_NOTIFY_EMAIL = env_bool("ANJU_NOTIFY_EMAIL", False)
 ANJU_SMS_BACKEND = env_str("ANJU_SMS_BACKEND", "anju.core.notifications.channels.LoggingSmsGateway")
 ANJU_SMS_GATEWAY_URL = env_str("ANJU_SMS_GATEWAY_URL", "")
 ANJU_WECOM_WEBHOOK_URL = env_str("ANJU_WECOM_WEBHOOK_URL", "")
-EMAIL_BACKEND = env_str("ANJU_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
-EMAIL_HOST = env_str("ANJU_EMAIL_HOST", "localhost")
-EMAIL_PORT = env_int("ANJU_EMAIL_PORT", 25)
+def build_mailers(default_backend: str) -> dict:
+    backend = env_str("ANJU_EMAIL_BACKEND", default_backend)
+    mailer: dict = {"BACKEND": backend}
+    if backend.endswith("smtp.EmailBackend"):
+        mailer["OPTIONS"] = {
+            "host": env_str("ANJU_EMAIL_HOST", "localhost"),
+            "port": env_int("ANJU_EMAIL_PORT", 25),
+            "username": env_str("ANJU_EMAIL_USER", ""),
+            "password": env_str("ANJU_EMAIL_PASSWORD", ""),
+            "use_tls": env_bool("ANJU_EMAIL_STARTTLS", False),
+            "timeout": 10,
+        }
+    return {"default": mailer}
+
+
+# Development prints mail to the console; production defaults to SMTP.
+MAILERS = build_mailers("django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("ANJU_EMAIL_FROM", "anju@localhost")
 
 # --- exports --------------------------------------------------------------------------------

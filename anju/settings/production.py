@@ -1,6 +1,7 @@
 """Production: PostgreSQL, Redis, HTTPS behind a proxy; refuses to start with unsafe defaults."""
 
 from .base import *  # noqa: F403
+from .base import build_mailers
 from .env import env_bool, env_int
 
 DEBUG = False
@@ -10,7 +11,12 @@ SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SECURE_HSTS_SECONDS = env_int("ANJU_HSTS_SECONDS", 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+MAILERS = build_mailers("django.core.mail.backends.smtp.EmailBackend")
 SECURE_HSTS_PRELOAD = env_bool("ANJU_HSTS_PRELOAD", False)
+if not SECURE_HSTS_PRELOAD:
+    # Preloading is a browser-wide promise for a public domain; most offices run Anju on an
+    # intranet name that cannot be preloaded, so it is opt-in (ANJU_HSTS_PRELOAD=true).
+    SILENCED_SYSTEM_CHECKS = ["security.W021"]
 
 from django.core.exceptions import ImproperlyConfigured  # noqa: E402
 
