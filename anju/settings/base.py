@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "crontask",
     "anju.core",
     "anju.accounts",
+    "anju.customers",
     "anju.web",
 ]
 
