@@ -7,16 +7,18 @@ from rest_framework.routers import DefaultRouter
 
 from anju.accounts import api as accounts_api
 from anju.core import api as core_api
+from anju.customers import api as customers_api
 from anju.core.api.schema import AnjuSwaggerView
 
 api_router = DefaultRouter()
-for app_api in (core_api, accounts_api):
+for app_api in (core_api, accounts_api, customers_api):
     app_api.register(api_router)
 
 urlpatterns = [
     path("", include("anju.web.urls")),
     path("accounts/", include("anju.accounts.urls")),
     path("core/", include("anju.core.urls")),
+    path("customers/", include("anju.customers.urls")),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include(api_router.urls)),
