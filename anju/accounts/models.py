@@ -149,7 +149,7 @@ class AnjuUserManager(UserManager.from_queryset(UserQuerySet)):
 
 class User(AbstractUser):
     display_name = models.CharField(_("name"), max_length=50, blank=True)
-    phone = models.CharField(_("mobile phone"), max_length=20, blank=True)
+    phone = models.CharField(_("mobile phone"), max_length=32, blank=True)
     role = models.ForeignKey(Role, on_delete=models.PROTECT, null=True, blank=True,
                              related_name="users", verbose_name=_("role"))
     team = models.ForeignKey(Team, on_delete=models.SET_NULL, null=True, blank=True,
