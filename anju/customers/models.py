@@ -107,6 +107,8 @@ class Customer(VersionedModel):
             models.Index(fields=["tier", "-id"], name="customer_tier_idx"),
             models.Index(fields=["stage", "-id"], name="customer_stage_idx"),
             models.Index(fields=["last_contact_at", "id"], name="customer_last_contact_idx"),
+            # duplicate candidates join customers on their name (merge engineer)
+            models.Index(fields=["name", "id"], name="customer_name_idx"),
         ]
 
     def __str__(self) -> str:
@@ -377,6 +379,29 @@ class MergeRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.merged_id} → {self.survivor_id}"
+
+
+class DuplicateDismissal(models.Model):
+    """A pair of customers a data steward judged "not the same person": no longer offered as a
+    duplicate candidate. Stored once per pair, lower id first."""
+
+    first = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    second = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    dismissed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                     null=True, blank=True, related_name="+")
+    dismissed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["first", "second"],
+                                    name="duplicate_dismissal_unique_pair"),
+            models.CheckConstraint(condition=Q(first__lt=models.F("second")),
+                                   name="duplicate_dismissal_ordered_pair"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.first_id} ≠ {self.second_id}"
 
 
 class ImportJob(TimeStampedModel):
