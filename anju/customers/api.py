@@ -6,11 +6,16 @@ Thin: rows come from `visible_to(user)` (the scoped base viewsets) or the ledger
 writes from `services`; masking is the kernel's masked fields (`?unmask=phone,id_number` for
 users with the right, logged). A customer outside the caller's scope is a 404."""
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
+from django.http import FileResponse
+from django.utils import translation
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
@@ -19,10 +24,14 @@ from rest_framework.utils.urls import replace_query_param
 from anju.core.api.base import AnjuGenericViewSet, ScopedGenericViewSet
 from anju.core.api.pagination import AnjuCursorPagination
 
-from . import search, selectors, services
+from . import duplicates, merging, search, selectors, services
+from .importing import errorsheet
+from .importing import selectors as import_selectors
+from .importing import services as import_services
 from .models import (
     ConsentRecord,
     Customer,
+    ImportJob,
     Interaction,
     Tag,
     TagDimension,
@@ -36,9 +45,19 @@ from .serializers import (
     CustomerListPageSerializer,
     CustomerListQuerySerializer,
     CustomerListSerializer,
+    DuplicateDismissSerializer,
+    DuplicatePageSerializer,
+    DuplicatePairSerializer,
+    DuplicateQuerySerializer,
     DuplicateResponseSerializer,
+    ImportJobSerializer,
+    ImportMappingSerializer,
+    ImportPreviewSerializer,
+    ImportUploadSerializer,
     InteractionCreateSerializer,
     InteractionSerializer,
+    MergeRecordSerializer,
+    MergeRequestSerializer,
     NeedSerializer,
     PhoneSerializer,
     PhoneWriteSerializer,
@@ -268,6 +287,38 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
             reason=body.validated_data["reason"])
         return self._detail(updated)
 
+    # --- merge ------------------------------------------------------------------------------
+    @extend_schema(request=MergeRequestSerializer,
+                   responses={201: MergeRecordSerializer, 403: OpenApiResponse(
+                       description="Only data stewards may merge."),
+                              409: OpenApiResponse(description="A record changed since.")})
+    @action(detail=True, methods=["post"])
+    def merge(self, request: Request, pk=None) -> Response:
+        """Folds `merged` into this customer: phones, tags, interactions and every row other
+        apps hang on it move here; the merge is recorded and can be explained afterwards."""
+        survivor = self.get_object()
+        body = MergeRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        versions = {}
+        for key, version in data["versions"].items():
+            if not str(key).isdigit():
+                raise serializers.ValidationError(
+                    {"versions": [_("A valid integer is required.")]})
+            versions[int(key)] = version
+        record = merging.customer_merge(
+            actor=request.user, survivor=survivor, merged=data["merged"],
+            reason=data["reason"], field_choices=data["field_choices"],
+            expected_versions=versions or None)
+        return Response(MergeRecordSerializer(record).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses=MergeRecordSerializer(many=True))
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def merges(self, request: Request, pk=None) -> Response:
+        """The merges into this customer, newest first: who, when, why, what moved."""
+        records = merging.merge_records_for(viewer=request.user, customer=self.get_object())
+        return Response(MergeRecordSerializer(records, many=True).data)
+
     # --- interactions -----------------------------------------------------------------------
     @extend_schema(methods=["get"], responses=InteractionSerializer(many=True))
     @extend_schema(methods=["post"], request=InteractionSerializer,
@@ -346,6 +397,117 @@ class InteractionViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, AnjuGen
                                               context=self.get_serializer_context()).data)
 
 
+class DuplicateViewSet(AnjuGenericViewSet):
+    """Duplicate candidates for data stewards (`may_merge`): pairs in the caller's scope that
+    look like one person, with the rules they meet; keyset pages (`next`)."""
+
+    serializer_class = DuplicatePairSerializer
+    pagination_class = None
+
+    def get_queryset(self):
+        return Customer.objects.none()
+
+    def _steward(self, request: Request) -> None:
+        if not merging.may_merge(request.user):
+            raise PermissionDenied(_("Only data stewards may review duplicates."))
+
+    @extend_schema(parameters=[DuplicateQuerySerializer], responses=DuplicatePageSerializer)
+    def list(self, request: Request) -> Response:
+        self._steward(request)
+        params = DuplicateQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        kind = data.get("kind")
+        if kind and kind not in duplicates.KINDS:
+            raise serializers.ValidationError({"kind": [_("Select a valid choice.")]})
+        page = duplicates.duplicate_candidates(viewer=request.user, kind=kind,
+                                               cursor=data.get("cursor"),
+                                               limit=data["page_size"])
+        next_url = (replace_query_param(request.build_absolute_uri(), "cursor",
+                                        page.next_cursor) if page.next_cursor else None)
+        pairs = DuplicatePairSerializer(page.pairs, many=True,
+                                        context=self.get_serializer_context()).data
+        return Response({"next": next_url, "results": pairs})
+
+    @extend_schema(request=DuplicateDismissSerializer, responses={204: None})
+    @action(detail=False, methods=["post"])
+    def dismiss(self, request: Request) -> Response:
+        """"Not the same person": the pair is no longer offered."""
+        self._steward(request)
+        body = DuplicateDismissSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        merging.duplicate_dismiss(actor=request.user, **body.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, AnjuGenericViewSet):
+    """Excel/CSV imports: upload (multipart) -> preview and column mapping -> start (runs in
+    the background) -> poll the job for progress -> download the rejected rows."""
+
+    serializer_class = ImportJobSerializer
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return ImportJob.objects.none()
+        return import_selectors.import_job_list(viewer=self.request.user).order_by("-id")
+
+    @extend_schema(request={"multipart/form-data": ImportUploadSerializer},
+                   responses={201: ImportJobSerializer})
+    def create(self, request: Request) -> Response:
+        """Stores the file and proposes a column mapping from its headers; imports nothing."""
+        body = ImportUploadSerializer(data=request.data, context=self.get_serializer_context())
+        body.is_valid(raise_exception=True)
+        job = import_services.import_job_create(
+            actor=request.user, language=translation.get_language() or "zh-hans",
+            upload=body.validated_data["file"], **{
+                key: body.validated_data[key] for key in ("company", "project", "owner")})
+        return Response(ImportJobSerializer(job).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses=ImportPreviewSerializer)
+    @action(detail=True, methods=["get"])
+    def preview(self, request: Request, pk=None) -> Response:
+        """The first rows as they would be imported: ok, duplicate, or rejected with reasons."""
+        job = self.get_object()
+        seen = import_selectors.import_job_seen_before(job=job)
+        rows = import_selectors.import_preview(job=job)
+        return Response(ImportPreviewSerializer({
+            "job": job, "rows": rows, "seen_before": seen.pk if seen else None}).data)
+
+    @extend_schema(request=ImportMappingSerializer, responses=ImportJobSerializer)
+    @action(detail=True, methods=["put"])
+    def mapping(self, request: Request, pk=None) -> Response:
+        """Says which column holds which field (for headers that are not the usual ones)."""
+        body = ImportMappingSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        job = import_services.import_job_set_mapping(
+            actor=request.user, job=self.get_object(), columns=body.validated_data["columns"])
+        return Response(ImportJobSerializer(job).data)
+
+    @extend_schema(request=None, responses={202: ImportJobSerializer})
+    @action(detail=True, methods=["post"])
+    def start(self, request: Request, pk=None) -> Response:
+        """Queues the import; poll the job for `progress`."""
+        job = import_services.import_job_start(actor=request.user, job=self.get_object())
+        return Response(ImportJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=None, responses={202: ImportJobSerializer})
+    @action(detail=True, methods=["post"])
+    def resume(self, request: Request, pk=None) -> Response:
+        """Queues a failed or stalled import again; it carries on after its last chunk."""
+        job = import_services.import_job_resume(actor=request.user, job=self.get_object())
+        return Response(ImportJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(responses={(200, errorsheet.CONTENT_TYPE): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get"])
+    def rejected(self, request: Request, pk=None) -> FileResponse:
+        """The rejected rows as an xlsx: the file's columns, the reason, the row number."""
+        job = self.get_object()
+        return FileResponse(errorsheet.error_sheet(job), as_attachment=True,
+                            filename=errorsheet.error_sheet_filename(job),
+                            content_type=errorsheet.CONTENT_TYPE)
+
+
 class TagDimensionViewSet(mixins.ListModelMixin, AnjuGenericViewSet):
     """Tag dimensions (customer type, need, stage...) with their tags, as admins define them."""
 
@@ -379,3 +541,5 @@ def register(router: DefaultRouter) -> None:
     router.register("interactions", InteractionViewSet, basename="interaction")
     router.register("tag-dimensions", TagDimensionViewSet, basename="tag-dimension")
     router.register("tags", TagViewSet, basename="tag")
+    router.register("duplicates", DuplicateViewSet, basename="duplicate")
+    router.register("imports", ImportJobViewSet, basename="import")

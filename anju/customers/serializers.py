@@ -7,7 +7,7 @@ unmask right asks `?unmask=phone` (or `id_number`) and each reveal is logged."""
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from anju.accounts.models import Project, User
+from anju.accounts.models import Company, Project, User
 from anju.core.api.audit_api import AuditEntrySerializer
 from anju.core.api.base import VersionedSerializerMixin
 from anju.core.api.sensitive_api import MaskedIdNumberField, MaskedPhoneField
@@ -20,7 +20,6 @@ from .models import (
     Gender,
     HouseholdMember,
     ImportJob,
-    ImportRejectedRow,
     IncomeBand,
     Interaction,
     MergeRecord,
@@ -358,12 +357,15 @@ class SearchQuerySerializer(serializers.Serializer):
 class MergeRequestSerializer(serializers.Serializer):
     merged = serializers.IntegerField(min_value=1, help_text=_(
         "The customer that is folded into this one and disappears"))
-    reason = serializers.CharField(max_length=200, required=False, allow_blank=True,
-                                   default="")
+    reason = serializers.CharField(max_length=200, allow_blank=True)
     field_choices = serializers.DictField(
         child=serializers.ChoiceField(choices=[("survivor", "survivor"), ("merged", "merged")]),
         required=False, default=dict,
         help_text=_('Per field, whose value to keep: {"birthday": "merged"}'))
+    versions = serializers.DictField(
+        child=serializers.IntegerField(min_value=1), required=False, default=dict,
+        help_text=_('The versions compared ({"<id>": version}): a record changed since then '
+                    "makes the merge fail with 409"))
 
 
 class MergeRecordSerializer(serializers.ModelSerializer):
@@ -376,41 +378,95 @@ class MergeRecordSerializer(serializers.ModelSerializer):
 # --- imports --------------------------------------------------------------------------------
 class ImportJobSerializer(serializers.ModelSerializer):
     progress = serializers.SerializerMethodField()
+    headers = serializers.SerializerMethodField()
+    columns = serializers.SerializerMethodField()
 
     class Meta:
         model = ImportJob
-        fields = ["id", "original_name", "file_format", "state", "project", "mapping",
-                  "total_rows", "processed_rows", "created_count", "duplicate_count",
-                  "rejected_count", "progress", "error", "created_at", "started_at",
-                  "finished_at"]
+        fields = ["id", "original_name", "file_format", "state", "company", "project",
+                  "headers", "columns", "total_rows", "processed_rows", "created_count",
+                  "duplicate_count", "rejected_count", "progress", "error", "created_at",
+                  "started_at", "finished_at"]
         read_only_fields = fields
 
     def get_progress(self, job: ImportJob) -> float | None:
         """0–100, or null while the row count is not known yet."""
+        if job.state == ImportJob.State.DONE:
+            return 100.0
         if not job.total_rows:
-            return 100.0 if job.state == ImportJob.State.DONE else None
+            return None
         return round(min(100.0, 100.0 * job.processed_rows / job.total_rows), 1)
+
+    def get_headers(self, job: ImportJob) -> list[str]:
+        """The file's first row."""
+        return list((job.mapping or {}).get("headers", []))
+
+    def get_columns(self, job: ImportJob) -> dict[str, str]:
+        """Column index ("0", "1"...) -> ledger field ("" ignores the column)."""
+        return dict((job.mapping or {}).get("columns", {}))
 
 
 class ImportUploadSerializer(serializers.Serializer):
     file = serializers.FileField(help_text=_("An .xlsx or .csv file"))
     project = serializers.PrimaryKeyRelatedField(queryset=Project.objects.none(),
                                                  required=False, allow_null=True, default=None)
+    company = serializers.PrimaryKeyRelatedField(queryset=Company.objects.none(),
+                                                 required=False, allow_null=True, default=None)
+    owner = serializers.PrimaryKeyRelatedField(queryset=User.objects.none(), required=False,
+                                               allow_null=True, default=None, help_text=_(
+                                                   "Who owns the imported customers "
+                                                   "(default: you)"))
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         _scope_relations(self)
+        request = self.context.get("request")
+        if request is not None:
+            self.fields["company"].queryset = Company.objects.visible_to(request.user)
 
 
-class ImportStartSerializer(serializers.Serializer):
-    mapping = serializers.DictField(child=serializers.CharField(allow_blank=True),
-                                    required=False, help_text=_(
-                                        "Header in the file -> ledger field, when the "
-                                        "headers are not the usual Chinese ones"))
+class ImportMappingSerializer(serializers.Serializer):
+    columns = serializers.DictField(
+        child=serializers.CharField(allow_blank=True), help_text=_(
+            'Column index -> ledger field, e.g. {"0": "name", "1": "phone", "2": ""}'))
 
 
-class ImportRejectedRowSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = ImportRejectedRow
-        fields = ["row_number", "values", "reasons"]
-        read_only_fields = fields
+class ImportPreviewRowSerializer(serializers.Serializer):
+    row_number = serializers.IntegerField()
+    values = serializers.ListField(child=serializers.CharField(allow_blank=True))
+    status = serializers.ChoiceField(choices=[("ok", "ok"), ("duplicate", "duplicate"),
+                                              ("rejected", "rejected")])
+    reasons = serializers.ListField(child=serializers.CharField())
+
+
+class ImportPreviewSerializer(serializers.Serializer):
+    job = ImportJobSerializer()
+    rows = ImportPreviewRowSerializer(many=True)
+    seen_before = serializers.IntegerField(allow_null=True, help_text=_(
+        "An earlier finished import of the same file (it would create nothing new)"))
+
+
+class DuplicatePairSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    first = SearchCustomerSerializer()
+    second = SearchCustomerSerializer()
+    kinds = serializers.ListField(child=serializers.CharField())
+    reasons = serializers.ListField(child=serializers.CharField())
+
+
+class DuplicatePageSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True)
+    results = DuplicatePairSerializer(many=True)
+
+
+class DuplicateQuerySerializer(serializers.Serializer):
+    kind = serializers.CharField(required=False, max_length=32)
+    cursor = serializers.CharField(required=False, max_length=50)
+    page_size = serializers.IntegerField(min_value=1, max_value=200, required=False,
+                                         default=50)
+
+
+class DuplicateDismissSerializer(serializers.Serializer):
+    first = serializers.IntegerField(min_value=1)
+    second = serializers.IntegerField(min_value=1)
+    note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
