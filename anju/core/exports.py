@@ -15,8 +15,9 @@
 - refuses (PermissionDenied) when the user may not `export`;
 - phone and ID number columns are masked unless the user may `unmask` AND asked (`unmask=`);
 - more rows than `ANJU_EXPORT_APPROVAL_THRESHOLD` need `approve_exports`, otherwise
-  `ExportNeedsApproval` (a PermissionDenied) is raised before anything is sent — the approval
-  workflow that will let such exports through later is not built yet;
+  `ExportNeedsApproval` (a PermissionDenied) is raised before anything is sent; the caller
+  then files an approval request (`anju.core.export_requests`) and, once a manager approved
+  it, runs the export again with `approved=True`;
 - a text cell starting with = + - @ tab or CR never becomes a formula (csv: prefixed with ';
   xlsx: written as a string cell);
 - every export is logged as a SensitiveAccess row (action "export": rows, columns, format).
@@ -197,7 +198,7 @@ class _XlsxWriter:
 
 def export_table(*, user: Principal, target: str, columns: list[Column], rows: Iterable[Any],
                  file_format: str, filename: str, unmask: bool = False,
-                 request: HttpRequest | None = None) -> FileResponse:
+                 request: HttpRequest | None = None, approved: bool = False) -> FileResponse:
     """A download of `rows` as xlsx or csv; see the module's docstring for the rules."""
     if file_format not in FORMATS:
         raise ValueError(f"file_format must be one of {tuple(FORMATS)}")
@@ -205,7 +206,7 @@ def export_table(*, user: Principal, target: str, columns: list[Column], rows: I
         raise PermissionDenied(_("You may not export lists."))
     unmasked = bool(unmask and masking.may_reveal(user))
     threshold = getattr(settings, "ANJU_EXPORT_APPROVAL_THRESHOLD", 0) or 0
-    needs_approval = threshold > 0 and not user.may("approve_exports")
+    needs_approval = threshold > 0 and not approved and not user.may("approve_exports")
 
     file = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 (returned)
     writer = (_XlsxWriter(file, str(filename)) if file_format == "xlsx" else _CsvWriter(file))
@@ -230,6 +231,7 @@ def export_table(*, user: Principal, target: str, columns: list[Column], rows: I
             "kinds": [column.kind for column in columns],
             "format": file_format,
             "unmasked": unmasked,
+            "approved": approved,
         },
         remote_addr=masking.client_address(request),
     )

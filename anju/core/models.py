@@ -132,3 +132,43 @@ class SensitiveAccess(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.target}#{self.object_id}"
+
+
+class ExportRequest(models.Model):
+    """A bulk export above ANJU_EXPORT_APPROVAL_THRESHOLD waiting for, or given, a manager's
+    approval (anju.core.export_requests). The app that owns the list re-runs it, in the
+    requester's scope, when the approved requester downloads it."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("waiting for approval")
+        APPROVED = "approved", _("approved")
+        REJECTED = "rejected", _("rejected")
+
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                     related_name="export_requests",
+                                     verbose_name=_("requested by"))
+    target = models.CharField(_("list"), max_length=100)
+    title = models.CharField(_("title"), max_length=200)
+    query = models.CharField(_("filters"), max_length=1000, blank=True)
+    file_format = models.CharField(_("format"), max_length=8)
+    rows = models.PositiveIntegerField(_("rows at least"), default=0)
+    download_path = models.CharField(max_length=300, blank=True)
+    reason = models.CharField(_("why it is needed"), max_length=200, blank=True)
+    state = models.CharField(_("state"), max_length=16, choices=State.choices,
+                             default=State.PENDING)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                   null=True, blank=True, related_name="+",
+                                   verbose_name=_("decided by"))
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.CharField(_("note"), max_length=200, blank=True)
+    downloads = models.PositiveIntegerField(_("downloads"), default=0)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["state", "-created_at"], name="export_request_state_idx")]
+        verbose_name = _("export request")
+        verbose_name_plural = _("export requests")
+
+    def __str__(self) -> str:
+        return self.title

@@ -7,4 +7,5 @@ urlpatterns = [
     path("sensitive/", include("anju.core.urls_sensitive")),
     path("inbox/", include("anju.core.urls_inbox")),
     path("audit/", include("anju.core.urls_audit")),
+    path("exports/", include("anju.core.urls_exports")),
 ]

@@ -268,6 +268,8 @@ DEFAULT_FROM_EMAIL = env_str("ANJU_EMAIL_FROM", "anju@localhost")
 
 # --- exports --------------------------------------------------------------------------------
 ANJU_EXPORT_APPROVAL_THRESHOLD = env_int("ANJU_EXPORT_APPROVAL_THRESHOLD", 5000)
+# Open follow-ups overdue by more than this are flagged to the consultant's team leader.
+ANJU_FOLLOW_UP_ESCALATE_HOURS = env_int("ANJU_FOLLOW_UP_ESCALATE_HOURS", 24)
 
 LOGGING = {
     "version": 1,
