@@ -32,7 +32,9 @@ from .models import (
     Tag,
     TagDimension,
     Tier,
+    TierRule,
 )
+from .services import tier_for
 
 CUSTOMERS_PER_SIZE = 120
 CONSENT_WORDING = "2026-01"
@@ -90,6 +92,7 @@ def build(ctx: DemoContext) -> None:
         ctx.log(_("The demo customers exist already; skipped."))
         return
     tags_by_dimension = _tag_dimensions()
+    rules = list(TierRule.objects.filter(is_active=True).order_by("order", "id"))
     consultants = list(User.objects.filter(role__code=Role.Code.SALES_CONSULTANT, is_active=True)
                        .prefetch_related("projects").order_by("id"))
     managers = list(User.objects.filter(role__code=Role.Code.SALES_MANAGER, is_active=True)
@@ -168,7 +171,11 @@ def build(ctx: DemoContext) -> None:
         interactions.extend(made)
         if made:
             customer.last_contact_at = max(item.occurred_at for item in made)
-        customer.tier, customer.tier_reason = _tier(customer.lifetime_value_wan, len(made))
+        if rules:
+            customer.tier, customer.tier_reason = _tier_by_rules(
+                rules, customer.lifetime_value_wan, made, now)
+        else:
+            customer.tier, customer.tier_reason = _tier(customer.lifetime_value_wan, len(made))
 
     through.objects.bulk_create(interested, batch_size=1000)
     CustomerNeed.objects.bulk_create(needs, batch_size=500)
@@ -194,20 +201,18 @@ def build(ctx: DemoContext) -> None:
 
 
 # --- pieces ---------------------------------------------------------------------------------
-def _tag_dimensions() -> dict[str, list[Tag]]:
-    """The seeded dimensions (created here when the ledger's data migration has not)."""
-    found: dict[str, list[Tag]] = {}
-    for order, (code, name, allows_many, tag_names) in enumerate(TAG_DIMENSIONS, start=1):
-        dimension, _created = TagDimension.objects.get_or_create(
-            code=code, defaults={"name": name, "allows_many": allows_many, "order": order * 10})
-        existing = {tag.name: tag for tag in dimension.tags.all()}
-        for tag_name in tag_names:
-            if tag_name not in existing:
-                existing[tag_name] = Tag.objects.create(dimension=dimension, name=tag_name)
-        found[code] = [tag for tag in existing.values() if tag.is_active]
-    for dimension in TagDimension.objects.exclude(code__in=found):
-        found[dimension.code] = list(dimension.tags.filter(is_active=True))
-    return found
+def _tag_dimensions() -> dict[str, tuple[TagDimension, list[Tag]]]:
+    """The seeded dimensions and their active tags (created here only when the ledger's data
+    migration has not seeded them)."""
+    if not Tag.objects.filter(is_active=True).exists():
+        for order, (code, name, allows_many, tag_names) in enumerate(TAG_DIMENSIONS, start=1):
+            dimension, _created = TagDimension.objects.get_or_create(
+                code=code, defaults={"name": name, "allows_many": allows_many,
+                                     "order": order * 10})
+            for tag_name in tag_names:
+                Tag.objects.get_or_create(dimension=dimension, name=tag_name)
+    return {dimension.code: (dimension, [tag for tag in dimension.tags.all() if tag.is_active])
+            for dimension in TagDimension.objects.prefetch_related("tags")}
 
 
 def _spread(values: list, weights: list[int], count: int, ctx: DemoContext) -> list:
@@ -250,7 +255,17 @@ def _value_for(stage: str, ctx: DemoContext) -> Decimal:
     return Decimal(0)
 
 
+def _tier_by_rules(rules: list[TierRule], value: Decimal, made: list[Interaction],
+                   now: datetime) -> tuple[str, str]:
+    """The ledger's own tiering (`services.tier_for`) over the configured rules."""
+    windows = {rule.within_days for rule in rules}
+    counts = {days: sum(1 for item in made if item.occurred_at >= now - timedelta(days=days))
+              for days in windows}
+    return tier_for(value_wan=value, interactions_by_days=counts, rules=rules)
+
+
 def _tier(value: Decimal, interactions: int) -> tuple[str, str]:
+    """A stand-in when no tier rule is configured."""
     if value >= 500:
         return Tier.VIP, f"成交金额 {value} 万元，不低于 500 万元"
     if value > 0 or interactions >= 8:
@@ -279,13 +294,13 @@ def _need(ctx: DemoContext, customer: Customer, project) -> CustomerNeed:
 
 
 def _tags(ctx: DemoContext, customer: Customer,
-          tags_by_dimension: dict[str, list[Tag]]) -> list[CustomerTag]:
+          tags_by_dimension: dict[str, tuple[TagDimension, list[Tag]]]) -> list[CustomerTag]:
     links = []
-    for code, tags in tags_by_dimension.items():
+    for dimension, tags in tags_by_dimension.values():
         if not tags or ctx.random.random() < 0.3:
             continue
-        many = code != "stage"
-        picked = ctx.random.sample(tags, k=ctx.random.randint(1, 2) if many else 1)
+        count = ctx.random.randint(1, min(2, len(tags))) if dimension.allows_many else 1
+        picked = ctx.random.sample(tags, k=count)
         links.extend(CustomerTag(customer=customer, tag=tag, added_by=customer.owner)
                      for tag in picked)
     return links
