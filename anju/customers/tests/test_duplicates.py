@@ -1,0 +1,170 @@
+"""Duplicate candidates for data stewards: the rules, their reasons, scope, dismissal, pages."""
+
+import datetime
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.urls import reverse
+
+from anju.customers.duplicates import Kind, duplicate_candidates
+from anju.customers.merging import customer_merge, duplicate_dismiss
+from anju.customers.models import DuplicateDismissal
+
+
+def _pairs(viewer, **kwargs):
+    page = duplicate_candidates(viewer=viewer, **kwargs)
+    return {(pair.first.pk, pair.second.pk): pair.kinds for pair in page.pairs}
+
+
+def test_each_rule_finds_its_pairs_with_a_reason(people, make_customer, org):
+    owner = people["consultant"]
+    a1 = make_customer("张三", phones=["13800138000"], owner=owner)
+    a2 = make_customer("张三", phones=["13911118000"], owner=owner)  # same last 4
+    b1 = make_customer("李四", phones=["13700001234"], owner=owner)
+    b2 = make_customer("李四", phones=["13700001235"], owner=owner)  # one digit apart
+    c1 = make_customer("王五", phones=["13511112222"], owner=owner,
+                       birthday=datetime.date(1980, 1, 2))
+    c2 = make_customer("王五", phones=["13633334444"], owner=owner,
+                       birthday=datetime.date(1980, 1, 2))
+    d1 = make_customer("赵六", phones=[], owner=owner)
+    d2 = make_customer("赵六", phones=[], owner=owner)
+    # look-alikes that are not candidates
+    make_customer("钱七", phones=["13600001111"], owner=owner)
+    make_customer("钱七", phones=["13600002222"], owner=owner)  # two digits apart
+    make_customer("孙八", phones=[], owner=owner)
+    make_customer("孙八", phones=[], owner=owner, project=org["b"])  # other project
+    make_customer("周九", phones=["13500005678"], owner=owner)
+    make_customer("吴十", phones=["13400005678"], owner=owner)  # same last 4, other name
+
+    pairs = _pairs(people["manager"])
+    assert pairs == {
+        (a1.pk, a2.pk): [Kind.NAME_LAST4],
+        (b1.pk, b2.pk): [Kind.NAME_PHONE_TYPO],
+        (c1.pk, c2.pk): [Kind.NAME_BIRTHDAY],
+        (d1.pk, d2.pk): [Kind.NAME_PROJECT_NO_PHONE],
+    }
+    page = duplicate_candidates(viewer=people["manager"], kind=Kind.NAME_LAST4)
+    assert [pair.key for pair in page.pairs] == [f"{a1.pk}-{a2.pk}"]
+    assert page.pairs[0].reasons == ["Same name and same last four digits of a phone"]
+
+
+def test_a_pair_meeting_several_rules_is_shown_once(people, make_customer):
+    birthday = datetime.date(1990, 3, 3)
+    first = make_customer("张三", phones=["13800138000"], owner=people["consultant"],
+                          birthday=birthday)
+    second = make_customer("张三", phones=["13800138001", "13911118000"],
+                           owner=people["consultant"], birthday=birthday)
+    assert _pairs(people["admin"]) == {
+        (first.pk, second.pk): [Kind.NAME_LAST4, Kind.NAME_PHONE_TYPO, Kind.NAME_BIRTHDAY]}
+
+
+def test_id_rule_runs_and_finds_nothing_the_constraint_forbids(people, make_customer):
+    make_customer("张三", owner=people["consultant"], id_number="11010519491231002X")
+    make_customer("张三", owner=people["consultant"], id_number="440304199001010038")
+    assert _pairs(people["admin"], kind=Kind.ID_NUMBER) == {}
+
+
+def test_candidates_stay_in_the_viewers_scope(people, org, make_customer):
+    zs1 = make_customer("张三", phones=["13800138000"], project=org["c"],
+                        owner=people["outsider"])
+    zs2 = make_customer("张三", phones=["13911118000"], project=org["c"],
+                        owner=people["outsider"])
+    mine = make_customer("李四", phones=["13700001234"], owner=people["consultant"])
+    other_project = make_customer("李四", phones=["13600001234"], project=org["c"],
+                                  owner=people["outsider"])
+    assert _pairs(people["manager"]) == {}  # one 李四 and both 张三 are outside project A/B
+    assert set(_pairs(people["admin"])) == {(zs1.pk, zs2.pk), (mine.pk, other_project.pk)}
+    assert set(_pairs(people["outsider"])) == {(zs1.pk, zs2.pk)}
+
+
+def test_dismissed_and_merged_pairs_leave_the_list(people, make_customer):
+    owner = people["consultant"]
+    a1 = make_customer("张三", phones=["13800138000"], owner=owner)
+    a2 = make_customer("张三", phones=["13911118000"], owner=owner)
+    b1 = make_customer("李四", phones=["13700001234"], owner=owner)
+    b2 = make_customer("李四", phones=["13600001234"], owner=owner)
+    manager = people["manager"]
+    assert len(_pairs(manager)) == 2
+
+    duplicate_dismiss(actor=manager, first=a2, second=a1, note="父子同名")
+    dismissal = DuplicateDismissal.objects.get()
+    assert (dismissal.first_id, dismissal.second_id) == (a1.pk, a2.pk)
+    duplicate_dismiss(actor=manager, first=a1, second=a2)  # twice is once
+    assert DuplicateDismissal.objects.count() == 1
+    assert set(_pairs(manager)) == {(b1.pk, b2.pk)}
+
+    customer_merge(actor=manager, survivor=b1, merged=b2, reason="同一人")
+    assert _pairs(manager) == {}
+
+    with pytest.raises(PermissionDenied):
+        duplicate_dismiss(actor=people["consultant"], first=b1, second=a1)
+
+
+def test_keyset_pages_cover_every_pair_once(people, make_customer):
+    owner = people["consultant"]
+    expected = set()
+    for index in range(7):
+        first = make_customer(f"客户{index}", phones=[f"1380000{index:04d}"], owner=owner)
+        second = make_customer(f"客户{index}", phones=[f"1390000{index:04d}"], owner=owner)
+        expected.add((first.pk, second.pk))
+    seen, cursor, pages = [], None, 0
+    while True:
+        page = duplicate_candidates(viewer=people["manager"], cursor=cursor, limit=3)
+        seen += [(pair.first.pk, pair.second.pk) for pair in page.pairs]
+        pages += 1
+        cursor = page.next_cursor
+        if not cursor:
+            break
+    assert pages == 3 and len(seen) == 7 and set(seen) == expected
+    assert seen == sorted(seen)
+
+
+# --- pages --------------------------------------------------------------------------------
+
+
+def test_duplicates_page_for_stewards_only(people, make_customer, client_for):
+    make_customer("张三", phones=["13800138000"], owner=people["consultant"])
+    make_customer("张三", phones=["13911118000"], owner=people["consultant"])
+    url = reverse("customers:duplicates")
+    assert client_for(people["consultant"]).get(url).status_code == 403
+    assert client_for(people["marketing"]).get(url).status_code == 403
+    response = client_for(people["manager"]).get(url)
+    text = response.content.decode()
+    assert response.status_code == 200
+    assert "张三" in text and "138****8000" in text and "13800138000" not in text
+    assert "Same name and same last four digits of a phone" in text or "后四位" in text
+
+
+def test_duplicates_page_query_count_is_constant(people, make_customer, client_for,
+                                                 django_assert_max_num_queries):
+    client = client_for(people["manager"])
+    url = reverse("customers:duplicates")
+    client.get(url)
+    for index in range(2):
+        make_customer(f"客户{index}", phones=[f"1380000{index:04d}"], owner=people["consultant"])
+        make_customer(f"客户{index}", phones=[f"1390000{index:04d}"], owner=people["consultant"])
+    with django_assert_max_num_queries(12) as few:
+        client.get(url)
+    for index in range(2, 12):
+        make_customer(f"客户{index}", phones=[f"1380000{index:04d}"], owner=people["consultant"])
+        make_customer(f"客户{index}", phones=[f"1390000{index:04d}"], owner=people["consultant"])
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = client.get(url)
+    assert response.content.decode().count("data-pair=") == 12
+
+
+def test_dismiss_from_the_page(people, make_customer, client_for):
+    first = make_customer("张三", phones=["13800138000"], owner=people["consultant"])
+    second = make_customer("张三", phones=["13911118000"], owner=people["consultant"])
+    client = client_for(people["manager"])
+    response = client.post(reverse("customers:duplicate_dismiss"),
+                           {"first": first.pk, "second": second.pk},
+                           headers={"HX-Request": "true"})
+    assert response.status_code == 200 and response.content == b""
+    assert DuplicateDismissal.objects.filter(first=first, second=second).exists()
+    assert "data-pair=" not in client.get(reverse("customers:duplicates")).content.decode()
+    assert client.post(reverse("customers:duplicate_dismiss"),
+                       {"first": first.pk, "second": "x"}).status_code == 404
+    assert client_for(people["consultant"]).post(
+        reverse("customers:duplicate_dismiss"),
+        {"first": first.pk, "second": second.pk}).status_code == 403
