@@ -41,7 +41,7 @@ REASONS = {
 }
 KINDS = tuple(REASONS)
 PAGE_SIZE = 50
-NOT_DISMISSED = "NOT EXISTS (SELECT 1 FROM {d} d WHERE d.first_id = a.id AND d.second_id = b.id)"
+NOT_DISMISSED = "NOT EXISTS (SELECT 1 FROM {d} d WHERE d.first_id = x.id AND d.second_id = y.id)"
 
 
 @dataclass
@@ -73,34 +73,25 @@ def _parse_cursor(cursor: str | None) -> tuple[int, int]:
     return first, second
 
 
-def _rule_sql(kind: str, t: dict[str, str]) -> str:
-    """The join and condition of one rule over customers `a` and `b` (a.id < b.id)."""
-    same_name = "JOIN {c} b ON b.name = a.name AND b.id > a.id"
-    phone_pair = ("EXISTS (SELECT 1 FROM {p} pa JOIN {p} pb ON {cond} "
-                  "WHERE pa.customer_id = a.id AND pb.customer_id = b.id)")
-    if kind == Kind.ID_NUMBER:
-        sql = ("JOIN {c} b ON b.id_number_hash = a.id_number_hash AND b.id > a.id "
-               "WHERE a.id_number_hash <> ''")
-    elif kind == Kind.NAME_LAST4:
-        sql = same_name + " WHERE " + phone_pair.replace("{cond}", "pb.last4 = pa.last4")
-    elif kind == Kind.NAME_PHONE_TYPO:
-        digits = " + ".join(
-            f"CASE WHEN SUBSTR(pa.last4, {i}, 1) <> SUBSTR(pb.last4, {i}, 1) THEN 1 ELSE 0 END"
-            for i in range(1, 5))
-        cond = ("LENGTH(pb.e164) = LENGTH(pa.e164) AND pb.last4 <> pa.last4 AND "
-                "SUBSTR(pb.e164, 1, LENGTH(pb.e164) - 4) = SUBSTR(pa.e164, 1, LENGTH(pa.e164) - 4)"
-                f" AND ({digits}) = 1")
-        sql = same_name + " WHERE " + phone_pair.replace("{cond}", cond)
-    elif kind == Kind.NAME_BIRTHDAY:
-        sql = same_name + " WHERE a.birthday IS NOT NULL AND b.birthday = a.birthday"
-    elif kind == Kind.NAME_PROJECT_NO_PHONE:
-        sql = same_name + (  # noqa: S608  (table names only; formatted below)
-            " WHERE a.project_id IS NOT NULL AND b.project_id = a.project_id"
-            " AND NOT EXISTS (SELECT 1 FROM {p} pa WHERE pa.customer_id = a.id)"
-            " AND NOT EXISTS (SELECT 1 FROM {p} pb WHERE pb.customer_id = b.id)")
-    else:
-        raise ValueError(kind)
-    return sql.format(**t)
+# Per rule: the key columns each live customer in scope contributes (one row per phone for
+# the phone rules), and the extra condition on a pair. Pairs are found by joining the keys on
+# equality (a hash join on PostgreSQL, the name index on SQLite): linear in the customers, never
+# a comparison of every customer with every other.
+RULE_KEYS = {
+    Kind.ID_NUMBER: ("c.id_number_hash", "''", "''", "{c} c", "c.id_number_hash <> ''"),
+    Kind.NAME_LAST4: ("c.name", "p.last4", "''", "{c} c JOIN {p} p ON p.customer_id = c.id",
+                      "1 = 1"),
+    Kind.NAME_PHONE_TYPO: ("c.name", "SUBSTR(p.e164, 1, LENGTH(p.e164) - 4)", "p.last4",
+                           "{c} c JOIN {p} p ON p.customer_id = c.id", "1 = 1"),
+    Kind.NAME_BIRTHDAY: ("c.name", "c.birthday", "''", "{c} c", "c.birthday IS NOT NULL"),
+    Kind.NAME_PROJECT_NO_PHONE: (
+        "c.name", "c.project_id", "''", "{c} c",
+        "c.project_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {p} p WHERE p.customer_id = c.id)"),
+}
+ONE_DIGIT_APART = "(" + " + ".join(
+    f"CASE WHEN SUBSTR(x.extra, {i}, 1) <> SUBSTR(y.extra, {i}, 1) THEN 1 ELSE 0 END"
+    for i in range(1, 5)) + ") = 1"
+PAIR_CONDITION = {Kind.NAME_PHONE_TYPO: ONE_DIGIT_APART}
 
 
 def _scope_sql(viewer: Any) -> tuple[str, list[Any]] | None:
@@ -128,26 +119,37 @@ def duplicate_candidates(*, viewer: Any, kind: str | None = None, cursor: str | 
     after_first, after_second = _parse_cursor(cursor)
     scope = _scope_sql(viewer)
 
-    selects, params = [], []
+    ctes, selects, params = [], [], []
+    # keys are compared for equality only: bytewise, not by the locale's (slow) collation
+    binary = ' COLLATE "C"' if connection.vendor == "postgresql" else ""
     for rule in kinds:
-        where = [
-            "a.merged_into_id IS NULL", "b.merged_into_id IS NULL",
-            "(a.id > %s OR (a.id = %s AND b.id > %s))",
-            NOT_DISMISSED.format(**tables),
-        ]
-        rule_params: list[Any] = [after_first, after_first, after_second]
+        key1, key2, extra, source, condition = RULE_KEYS[rule]
+        where = [condition, "c.merged_into_id IS NULL"]
         if scope is not None:
-            where += [f"a.id IN ({scope[0]})", f"b.id IN ({scope[0]})"]
-            rule_params += scope[1] + scope[1]
-        body = _rule_sql(rule, tables)
+            where.append(f"c.id IN ({scope[0]})")
+            params += scope[1]
+        ctes.append(
+            # interpolated: quoted table names and constant SQL of RULE_KEYS; values are params
+            f"k_{rule} AS (SELECT c.id AS id, {key1}{binary} AS key1, {key2} AS key2, "  # noqa: S608
+            f"{extra} AS extra FROM {source} WHERE {' AND '.join(where)}), "
+            # keys held by one customer only (nearly all) leave before the pairs are formed
+            f"g_{rule} AS (SELECT key1, key2 FROM k_{rule} GROUP BY key1, key2 "
+            f"HAVING COUNT(*) > 1), "
+            f"m_{rule} AS (SELECT k.id, k.key1, k.key2, k.extra FROM k_{rule} k "
+            f"JOIN g_{rule} g ON g.key1 = k.key1 AND g.key2 = k.key2)".format(**tables))
+    for rule in kinds:
+        pair_condition = PAIR_CONDITION.get(rule, "1 = 1")
         # each rule's own first page: the union's first page is among them
         selects.append(
-            # interpolated: quoted table names, rule codes of KINDS, an int; values are params
-            f"SELECT * FROM (SELECT a.id AS first_id, b.id AS second_id, '{rule}' AS kind "  # noqa: S608
-            f"FROM {tables['c']} a {body} AND {' AND '.join(where)} "
-            f"ORDER BY a.id, b.id LIMIT {limit + 1}) r_{rule}")
-        params += rule_params
-    sql = (" UNION ALL ".join(selects)) + " ORDER BY first_id, second_id"
+            f"SELECT * FROM (SELECT DISTINCT x.id AS first_id, y.id AS second_id, "  # noqa: S608
+            f"'{rule}' AS kind FROM m_{rule} x JOIN m_{rule} y ON y.key1 = x.key1 "
+            f"AND y.key2 = x.key2 AND y.id > x.id WHERE {pair_condition} "
+            f"AND (x.id > %s OR (x.id = %s AND y.id > %s)) AND "
+            + NOT_DISMISSED.format(**tables)
+            + f" ORDER BY first_id, second_id LIMIT {limit + 1}) r_{rule}")
+        params += [after_first, after_first, after_second]
+    sql = ("WITH " + ", ".join(ctes) + " " + " UNION ALL ".join(selects)
+           + " ORDER BY first_id, second_id")
     with connection.cursor() as db:
         db.execute(sql, params)
         rows = db.fetchall()
