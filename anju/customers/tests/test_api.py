@@ -419,3 +419,26 @@ def test_schema_documents_the_customers_api(client):
     params = {p["name"] for p in paths["/api/v1/customers/"]["get"]["parameters"]}
     assert {"tier", "stage", "tag", "owner", "project", "channel", "contact_before",
             "contact_after", "consent", "sort", "cursor"} <= params
+
+
+def test_patch_to_someone_elses_id_number_offers_that_record(people, api_for, mine,
+                                                              make_customer):
+    other = make_customer("王五", owner=people["consultant"])
+    response = api_for(people["consultant"]).patch(
+        detail(other), {"id_number": VALID_ID, "version": 1})
+    assert response.status_code == 409
+    assert response.json()["code"] == "duplicate"
+    assert response.json()["existing"]["id"] == mine.pk
+    assert Customer.objects.get(pk=other.pk).id_number_hash == ""
+
+
+def test_errors_speak_english_when_asked(people, org, api_for):
+    response = api_for(people["consultant"]).post(
+        URL, {"name": "王小明", "phones": ["12"], "project": org["a"].pk}, format="json",
+        HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400
+    assert "phones" in response.json()["message"]
+    assert response.json()["fields"]["phones"][0].isascii()
+    chinese = api_for(people["consultant"]).post(
+        URL, {"name": "王小明", "phones": ["12"], "project": org["a"].pk}, format="json")
+    assert not chinese.json()["fields"]["phones"][0].isascii()
