@@ -68,6 +68,8 @@ class CleanRow:
 
 def cell_text(value) -> str:
     """A cell as text: numbers without a trailing .0, dates as ISO, None as ""."""
+    if type(value) is str:  # every csv cell: the fast path
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, bool):

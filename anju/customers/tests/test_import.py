@@ -181,8 +181,9 @@ def test_reimporting_the_same_file_creates_nothing(run_import, client_for, peopl
     upload = SimpleUploadedFile("客户.csv", content)
     third = services.import_job_create(actor=people["consultant"], upload=upload,
                                        project=first.project, language="en")
-    response = client_for(people["consultant"]).get(
-        reverse("customers:import_detail", args=[third.pk]))
+    client = client_for(people["consultant"])
+    client.cookies["django_language"] = "en"
+    response = client.get(reverse("customers:import_detail", args=[third.pk]))
     assert "This very file was already imported" in response.content.decode()
 
 
@@ -271,6 +272,7 @@ def test_known_headers_are_mapped_and_odd_ones_left_for_the_user():
 def test_mapping_step_for_odd_headers(people, org, client_for, django_capture_on_commit_callbacks):
     content = csv_bytes([["张三", "13800138000", "x"]], headers=["Kundenname", "Handy", "Egal"])
     client = client_for(people["consultant"])
+    client.cookies["django_language"] = "en"
     response = client.post(reverse("customers:import_list"), {
         "file": SimpleUploadedFile("odd.csv", content), "project": org["a"].pk})
     assert response.status_code == 302

@@ -1,0 +1,347 @@
+# ruff: noqa: S311, S106  (synthetic data and a throwaway bench user)
+"""Import bench: CSV and xlsx rows/s with full validation, normalisation and dedup, into an
+empty ledger and into one holding --existing customers; peak memory for two file sizes; the
+raw insert rate of the same database for comparison.
+
+    .venv/bin/python bench/bench_import.py --db sqlite --rows 100000 --existing 100000
+    .venv/bin/python bench/bench_import.py --db postgresql --rows 100000 --existing 1000000
+
+Databases: SQLite /tmp/bench_import.sqlite3, PostgreSQL `bench_import` on 127.0.0.1 (created
+and migrated here). Every import runs in a child process, so its peak RSS is its own."""
+
+import argparse
+import datetime
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+WORK = Path(tempfile.gettempdir()) / "bench_import"
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡"
+    "余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯"
+    "龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤单"
+)
+GIVEN = (
+    "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉梅建国志红辉晓东海燕雪琳"
+    "婷欣怡浩宇子轩梓涵一诺依诺欣妍雨泽思远佳豪俊杰文博"
+)
+CHANNELS = ["来访", "抖音", "朋友介绍", "中介", "电话", "小程序", "老带新", "户外广告"]
+JOBS = ["教师", "医生", "工程师", "公务员", "个体户", "销售", "会计", ""]
+HEADERS = ["姓名", "手机号", "身份证号", "性别", "生日", "来源渠道", "意向项目", "预算(万元)",
+           "面积", "职业", "地址", "备注"]
+
+
+def database_url(db: str) -> str:
+    if db == "sqlite":
+        return "sqlite:////tmp/bench_import.sqlite3"
+    return "postgres://postgres@127.0.0.1:5432/bench_import"
+
+
+def django_setup(db: str) -> None:
+    os.environ["DATABASE_URL"] = database_url(db)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "anju.settings.dev")
+    os.environ["ANJU_DEBUG"] = "0"  # no query log
+    os.environ["ANJU_MEDIA_ROOT"] = str(WORK)
+    import django
+
+    django.setup()
+
+
+# --- data ------------------------------------------------------------------------------------
+def id_number(rng: random.Random) -> str:
+    from stdnum.cn import ric
+
+    birth = datetime.date(1950, 1, 1) + datetime.timedelta(days=rng.randint(0, 20000))
+    body = f"{rng.choice(['110101', '320102', '440305', '330106'])}{birth:%Y%m%d}" \
+           f"{rng.randint(0, 999):03d}"
+    return body + ric.calc_check_digit(body + "0")
+
+
+def person(rng: random.Random, index: int) -> list:
+    name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
+    digits = f"13{rng.choice('5789')}{index:08d}"
+    phone = rng.choice([digits, f"{digits[:3]}-{digits[3:7]}-{digits[7:]}",
+                        f"+86 {digits[:3]} {digits[3:7]} {digits[7:]}", digits])
+    id_no = id_number(rng) if rng.random() < 0.3 else ""
+    return [name, phone, id_no, rng.choice(["男", "女", ""]),
+            "" if id_no else rng.choice(["", f"19{rng.randint(50, 99)}-0{rng.randint(1, 9)}-1"
+                                         f"{rng.randint(0, 9)}"]),
+            rng.choice(CHANNELS), rng.choice(["", "四季花城", "滨江壹号"]),
+            rng.choice(["", "200", "150-250", "300万"]), rng.choice(["", "90", "90-120"]),
+            rng.choice(JOBS), "", ""]
+
+
+def rows(n: int, existing: int, seed: int = 7):
+    """n data rows: ~2% bad, ~3% repeats of an earlier row written another way, ~5% people
+    already in the ledger (when there are any)."""
+    rng = random.Random(seed)
+    recent: list[list] = []
+    for index in range(n):
+        roll = rng.random()
+        if roll < 0.02:
+            yield [rng.choice(SURNAMES) + "某", rng.choice(["1380013", "138abc38000", "12"]),
+                   "", "", "", "", "", "", "", "", "", ""]
+        elif roll < 0.05 and recent:
+            again = list(rng.choice(recent))
+            digits = "".join(ch for ch in again[1] if ch.isdigit())[-11:]
+            again[1] = f"{digits[:3]} {digits[3:7]} {digits[7:]}"
+            yield again
+        elif roll < 0.10 and existing:
+            yield [rng.choice(SURNAMES) + "老客", f"186{rng.randrange(existing):08d}", "", "",
+                   "", "", "", "", "", "", "", ""]
+        else:
+            row = person(rng, index)
+            if len(recent) < 1000:
+                recent.append(row)
+            elif rng.random() < 0.01:
+                recent[rng.randrange(1000)] = row
+            yield row
+
+
+def write_csv(path: Path, n: int, existing: int) -> None:
+    import csv
+
+    with path.open("w", encoding="utf-8-sig", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(HEADERS)
+        writer.writerows(rows(n, existing))
+
+
+def write_xlsx(path: Path, n: int, existing: int) -> None:
+    import xlsxwriter
+
+    workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    sheet = workbook.add_worksheet()
+    sheet.write_row(0, 0, HEADERS)
+    for index, row in enumerate(rows(n, existing), start=1):
+        sheet.write_row(index, 0, row)
+    workbook.close()
+
+
+# --- database ---------------------------------------------------------------------------------
+def prepare(db: str) -> None:
+    if db == "postgresql":
+        import psycopg
+
+        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres",
+                             autocommit=True) as conn:
+            if not conn.execute("SELECT 1 FROM pg_database WHERE datname='bench_import'"
+                                ).fetchone():
+                conn.execute("CREATE DATABASE bench_import")
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True,
+                   env={**os.environ, "DATABASE_URL": database_url(db)})
+
+
+TABLES = ["customers_customersearchterm", "customers_customerphone", "customers_customerneed",
+          "customers_customer_interested_projects", "customers_importrejectedrow",
+          "customers_importjob", "customers_customer"]
+
+
+def reset(existing: int) -> None:
+    """An empty ledger, then `existing` customers (phones 186…, search terms), raw."""
+    from django.db import connection, transaction
+
+    with connection.cursor() as cursor:
+        for table in TABLES:
+            cursor.execute(f"DELETE FROM {table}")  # noqa: S608
+    org = _org()
+    if not existing:
+        return
+    rng = random.Random(1)
+    now = datetime.datetime.now(datetime.UTC)
+    batch = 50_000
+    for start in range(0, existing, batch):
+        with transaction.atomic():
+            _seed_batch(org, rng, now, start, min(batch, existing - start))
+        print(f"  seeded {min(start + batch, existing):,} existing customers", flush=True)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
+def _seed_batch(org, rng, now, start, count) -> None:
+    from django.db import connection
+
+    from anju.customers.models import Customer
+
+    customers = Customer.objects.bulk_create([
+        Customer(company_id=org["company"], project_id=org["project"], owner_id=org["user"],
+                 name=rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN),
+                 primary_phone=f"+86186{start + i:08d}")
+        for i in range(count)], batch_size=5000)
+    phones = [(c.pk, f"+86186{start + i:08d}", f"{(start + i) % 10000:04d}", "", True, now, now)
+              for i, c in enumerate(customers)]
+    terms = [(c.pk, kind, term) for c in customers
+             for kind, term in (("n", c.name[0]), ("n", c.name[1:]), ("n", c.name),
+                                ("n", c.name[:2]), ("p", f"py{c.pk}"), ("i", f"i{c.pk % 9999}"))]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy("COPY customers_customerphone (customer_id, e164, last4, "
+                                    "label, is_primary, created_at, updated_at) FROM STDIN"
+                                    ) as copy:
+                for row in phones:
+                    copy.write_row(row)
+            with cursor.cursor.copy("COPY customers_customersearchterm (customer_id, kind, "
+                                    "term) FROM STDIN") as copy:
+                for row in terms:
+                    copy.write_row(row)
+        else:
+            cursor.executemany(
+                "INSERT INTO customers_customerphone (customer_id, e164, last4, label, "
+                "is_primary, created_at, updated_at) VALUES (%s,%s,%s,%s,%s,%s,%s)", phones)
+            cursor.executemany("INSERT INTO customers_customersearchterm (customer_id, kind, "
+                               "term) VALUES (%s,%s,%s)", terms)
+
+
+def _org() -> dict:
+    from anju.accounts.models import Company, Project, Role, User
+
+    company, _c = Company.objects.get_or_create(code="bench", defaults={"name": "基准置业"})
+    project, _p = Project.objects.get_or_create(code="bench-a", defaults={
+        "company": company, "name": "四季花城"})
+    Project.objects.get_or_create(code="bench-b", defaults={"company": company,
+                                                            "name": "滨江壹号"})
+    user = User.objects.filter(username="bench-importer").first() or \
+        User.objects.create_user(username="bench-importer", password="bench-pass-2026",
+                                 role=Role.objects.filter(code="sales_manager").first())
+    return {"company": company.pk, "project": project.pk, "user": user.pk}
+
+
+# --- one import, in a child process --------------------------------------------------------------
+def child(db: str, path: str, file_format: str) -> None:
+    django_setup(db)
+    from django.db import connection
+
+    from anju.customers.importing.mapping import auto_mapping
+    from anju.customers.importing.pipeline import import_job_process
+    from anju.customers.importing.reading import iter_rows
+    from anju.customers.models import ImportJob
+
+    org = _org()
+    with open(path, "rb") as file:
+        header = [str(value) for value in next(iter_rows(file, file_format))]
+    columns, _unknown = auto_mapping(header)
+    job = ImportJob.objects.create(
+        user_id=org["user"], company_id=org["company"], project_id=org["project"],
+        file=os.path.relpath(path, WORK), original_name=os.path.basename(path),
+        file_sha256="-", file_format=file_format, state=ImportJob.State.QUEUED,
+        mapping={"columns": columns, "headers": header, "language": "zh-hans",
+                 "owner": org["user"]})
+    start = time.perf_counter()
+    job = import_job_process(job_id=job.pk)
+    seconds = time.perf_counter() - start
+    connection.close()
+    print(json.dumps({
+        "rows": job.processed_rows, "seconds": seconds, "created": job.created_count,
+        "duplicates": job.duplicate_count, "rejected": job.rejected_count,
+        "state": job.state, "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        / 1024}))
+
+
+def run_child(db: str, path: Path, file_format: str) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--db", db, "--child", str(path),
+                          "--format", file_format], check=True, capture_output=True,
+                         text=True, cwd=ROOT)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def raw_insert_rate(n: int) -> float:
+    """Customers rows/s by the fastest plain path of this database (COPY / executemany),
+    without validation: the ceiling the import is compared with."""
+    from django.db import connection, transaction
+
+    org = _org()
+    now = datetime.datetime.now(datetime.UTC)
+    rows = [(org["company"], org["project"], org["user"], f"客户{i}", "", None, "", "",
+             f"+86187{i:08d}", "", "", "", "", "potential", "potential", "", "", "", "", None,
+             None, 0, False, None, None, now, now, 1) for i in range(n)]
+    columns = ("company_id, project_id, owner_id, name, gender, birthday, id_number, "
+               "id_number_hash, primary_phone, occupation, income_band, address, "
+               "source_channel, stage, tier, tier_reason, tier_override, "
+               "tier_override_reason, tier_override_by_id, tier_override_at, last_contact_at, "
+               "lifetime_value_wan, marketing_consent, merged_into_id, "
+               "interested_dummy, created_at, updated_at, version")
+    columns = columns.replace("interested_dummy, ", "")
+    rows = [row[:24] + row[25:] for row in rows]
+    start = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY customers_customer ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            marks = ",".join(["%s"] * len(rows[0]))
+            cursor.executemany(
+                f"INSERT INTO customers_customer ({columns}) VALUES ({marks})",  # noqa: S608
+                rows)
+        seconds = time.perf_counter() - start
+        transaction.set_rollback(True)
+    return n / seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--existing", type=int, default=100_000)
+    parser.add_argument("--child")
+    parser.add_argument("--format", default="csv")
+    args = parser.parse_args()
+    if args.child:
+        child(args.db, args.child, args.format)
+        return
+    WORK.mkdir(exist_ok=True)
+    prepare(args.db)
+    django_setup(args.db)
+    n, m = args.rows, args.existing
+    small = max(n // 4, 1000)
+    files = {}
+    for label, count, fmt, writer in (("csv", n, "csv", write_csv),
+                                      ("csv-small", small, "csv", write_csv),
+                                      ("xlsx", n, "xlsx", write_xlsx)):
+        path = WORK / f"people-{count}-{m}.{fmt}"
+        if not path.exists():
+            started = time.perf_counter()
+            writer(path, count, m)
+            print(f"  wrote {path.name} ({path.stat().st_size / 1e6:.1f} MB) in "
+                  f"{time.perf_counter() - started:.0f}s", flush=True)
+        files[label] = (path, fmt)
+
+    def measure(label: str, existing: int) -> dict:
+        reset(existing)
+        path, fmt = files[label]
+        result = run_child(args.db, path, fmt)
+        result["rate"] = result["rows"] / result["seconds"]
+        return result
+
+    print(f"import bench on {args.db}: {n:,} rows, {m:,} existing customers", flush=True)
+    reset(0)
+    raw = raw_insert_rate(min(n, 100_000))
+    results = {
+        "csv into an empty ledger": measure("csv", 0),
+        f"csv with {m:,} existing": measure("csv", m),
+        f"xlsx with {m:,} existing": measure("xlsx", m),
+        f"csv ({small:,} rows) into an empty ledger": measure("csv-small", 0),
+    }
+    print(f"\nraw customer rows/s ({'COPY' if args.db == 'postgresql' else 'executemany'},"
+          f" no validation): {raw:,.0f}")
+    for label, result in results.items():
+        print(f"{label:42} {result['rate']:>9,.0f} rows/s  ({result['rate'] / raw:.2f}× raw)"
+              f"  {result['seconds']:.1f}s  created {result['created']:,}  dup "
+              f"{result['duplicates']:,}  rejected {result['rejected']:,}  peak RSS "
+              f"{result['maxrss_mb']:.0f} MB")
+    empty = results["csv into an empty ledger"]["rate"]
+    full = results[f"csv with {m:,} existing"]["rate"]
+    print(f"\nratio csv rate with {m:,} existing / empty: {full / empty:.2f} (target ≥ 0.8)")
+    print("targets at 1M existing: csv ≥ 10,000 rows/s, xlsx ≥ 8,000 rows/s")
+
+
+if __name__ == "__main__":
+    main()
