@@ -256,20 +256,17 @@ def raw_insert_rate(n: int) -> float:
     """Customers rows/s by the fastest plain path of this database (COPY / executemany),
     without validation: the ceiling the import is compared with."""
     from django.db import connection, transaction
+    from django.utils import timezone
+
+    from anju.customers.importing.pipeline import CUSTOMER_FIELDS, RawInsert
+    from anju.customers.models import Customer
 
     org = _org()
-    now = datetime.datetime.now(datetime.UTC)
-    rows = [(org["company"], org["project"], org["user"], f"客户{i}", "", None, "", "",
-             f"+86187{i:08d}", "", "", "", "", "potential", "potential", "", "", "", "", None,
-             None, 0, False, None, None, now, now, 1) for i in range(n)]
-    columns = ("company_id, project_id, owner_id, name, gender, birthday, id_number, "
-               "id_number_hash, primary_phone, occupation, income_band, address, "
-               "source_channel, stage, tier, tier_reason, tier_override, "
-               "tier_override_reason, tier_override_by_id, tier_override_at, last_contact_at, "
-               "lifetime_value_wan, marketing_consent, merged_into_id, "
-               "interested_dummy, created_at, updated_at, version")
-    columns = columns.replace("interested_dummy, ", "")
-    rows = [row[:24] + row[25:] for row in rows]
+    insert = RawInsert(Customer, CUSTOMER_FIELDS)
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    rows = [insert._row((org["company"], org["project"], org["user"], f"客户{i}", "", None, "",
+                         "", f"+86187{i:08d}", "", "", ""), now) for i in range(n)]
+    columns = ", ".join(field.column for field in insert.fields)
     start = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
