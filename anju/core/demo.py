@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import translation
 from django.utils.module_loading import autodiscover_modules
 from django.utils.translation import gettext as _
 
@@ -112,7 +113,9 @@ def demo_run(*, ctx: DemoContext, steps: list[DemoStep] | None = None) -> DemoCo
     for step in discover_steps() if steps is None else steps:
         ctx.stdout.write(_("Demo step %(order)s: %(name)s\n") % {"order": step.order,
                                                                   "name": step.name})
-        with transaction.atomic():
+        # Data is written in the installation's language (tier reasons, labels), whatever
+        # language the console speaks.
+        with transaction.atomic(), translation.override(settings.LANGUAGE_CODE):
             step.function(ctx)
     return ctx
 
