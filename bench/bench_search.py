@@ -50,7 +50,7 @@ def main() -> None:
             initials,
             "SELECT c.id, c.name FROM customers_customersearchterm t JOIN customers_customer"
             " c ON c.id = t.customer_id WHERE t.kind = 'i' AND t.term >= %s AND t.term < %s"
-            " ORDER BY t.term, t.customer_id DESC LIMIT 28",
+            " ORDER BY t.term, t.customer_id LIMIT 28",
             lambda q: (q, prefix_upper_bound(q))),
         "name fragment, 2 characters": (
             fragments2,

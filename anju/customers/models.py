@@ -157,7 +157,10 @@ class CustomerSearchTerm(models.Model):
     term = models.CharField(max_length=64)
 
     class Meta:
-        indexes = [models.Index(fields=["term", "customer"], name="customer_search_term_idx")]
+        indexes = [models.Index(fields=["term", "customer"], name="customer_search_term_idx"),
+                   # search: one kind's terms by prefix range, in (term, customer) order
+                   models.Index(fields=["kind", "term", "customer"],
+                                name="customer_search_kind_term_idx")]
         constraints = [models.UniqueConstraint(fields=["customer", "kind", "term"],
                                                name="customer_search_term_unique")]
 

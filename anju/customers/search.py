@@ -10,8 +10,8 @@ records are never found. Hits are ranked: exact name, then phone/ID exact, last 
 prefix, name fragment, pinyin, initials; within one rank, the most recently contacted first,
 except for pinyin and initials: there a short query ("zs") is shared by thousands of people
 at 1M customers, so the order is the term index's own (whole readings/initials equal to the
-query first, then longer ones alphabetically; newest record first within a term) and the
-probe stops after `limit` rows instead of sorting every candidate.
+query first, then longer ones alphabetically; by id within a term) and the probe stops
+after `limit` rows instead of sorting every candidate.
 
 The customers returned are plain model rows: pages mask them with the `sensitive` tag and the
 API with its masked fields; this module never decides what is shown."""
@@ -203,14 +203,15 @@ def _prefix_search(viewer: Principal, kind: str, prefix: str, limit: int,
                    exclude: set[int]) -> list[SearchHit]:
     """Readings or initials from `prefix` up to its upper bound, in index order: the term equal
     to the query comes first (it is the smallest in the range), then longer ones
-    alphabetically; the newest record first within one term."""
+    alphabetically; by id within one term (the index's own order: newest first would sort
+    every holder of the term, thousands for "zs" at 1M customers)."""
     matched_on, rank = ((MatchedOn.PINYIN, Rank.PINYIN) if kind == Kind.PINYIN
                         else (MatchedOn.INITIALS, Rank.INITIALS))
     condition = Q(search_terms__kind=kind, search_terms__term__gte=prefix)
     upper = prefix_upper_bound(prefix)
     if upper is not None:
         condition &= Q(search_terms__term__lt=upper)
-    return _term_hits(viewer, condition, ("search_term", "-id"), matched_on, rank, limit,
+    return _term_hits(viewer, condition, ("search_term", "id"), matched_on, rank, limit,
                       exclude)
 
 
