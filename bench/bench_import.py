@@ -4,10 +4,14 @@ empty ledger and into one holding --existing customers; peak memory for two file
 raw insert rate of the same database for comparison.
 
     .venv/bin/python bench/bench_import.py --db sqlite --rows 100000 --existing 100000
-    .venv/bin/python bench/bench_import.py --db postgresql --rows 100000 --existing 1000000
+    .venv/bin/python bench/bench_import.py --db postgresql --rows 100000 --existing 1000000 \
+        --big 400000
 
-Databases: SQLite /tmp/bench_import.sqlite3, PostgreSQL `bench_import` on 127.0.0.1 (created
-and migrated here). Every import runs in a child process, so its peak RSS is its own."""
+Databases: SQLite /tmp/$BENCH_IMPORT_DB.sqlite3, PostgreSQL $BENCH_IMPORT_DB (default
+`bench_import`) on 127.0.0.1 (created and migrated here). The seeded ledger is kept between
+runs (what an import adds is deleted afterwards). Every import runs in a child process, so its
+peak RSS is its own (the reading process's is printed apart); BENCH_IMPORT_PROFILE=file
+writes a cProfile of the writer."""
 
 import argparse
 import datetime
@@ -39,10 +43,13 @@ HEADERS = ["姓名", "手机号", "身份证号", "性别", "生日", "来源渠
            "面积", "职业", "地址", "备注"]
 
 
+DBNAME = os.environ.get("BENCH_IMPORT_DB", "bench_import")
+
+
 def database_url(db: str) -> str:
     if db == "sqlite":
-        return "sqlite:////tmp/bench_import.sqlite3"
-    return "postgres://postgres@127.0.0.1:5432/bench_import"
+        return f"sqlite:////tmp/{DBNAME}.sqlite3"
+    return f"postgres://postgres@127.0.0.1:5432/{DBNAME}"
 
 
 def django_setup(db: str) -> None:
@@ -133,9 +140,9 @@ def prepare(db: str) -> None:
 
         with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres",
                              autocommit=True) as conn:
-            if not conn.execute("SELECT 1 FROM pg_database WHERE datname='bench_import'"
+            if not conn.execute("SELECT 1 FROM pg_database WHERE datname=%s", [DBNAME]
                                 ).fetchone():
-                conn.execute("CREATE DATABASE bench_import")
+                conn.execute(f"CREATE DATABASE {DBNAME}")
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True,
                    env={**os.environ, "DATABASE_URL": database_url(db)})
 
@@ -143,61 +150,87 @@ def prepare(db: str) -> None:
 TABLES = ["customers_customersearchterm", "customers_customerphone", "customers_customerneed",
           "customers_customer_interested_projects", "customers_importrejectedrow",
           "customers_importjob", "customers_customer"]
+EXISTING_PHONE = "+86186"
 
 
 def reset(existing: int) -> None:
-    """An empty ledger, then `existing` customers (phones 186…, search terms), raw."""
-    from django.db import connection, transaction
-
-    with connection.cursor() as cursor:
-        for table in TABLES:
-            cursor.execute(f"DELETE FROM {table}")  # noqa: S608
-    org = _org()
-    if not existing:
-        return
-    rng = random.Random(1)
-    now = datetime.datetime.now(datetime.UTC)
-    batch = 50_000
-    for start in range(0, existing, batch):
-        with transaction.atomic():
-            _seed_batch(org, rng, now, start, min(batch, existing - start))
-        print(f"  seeded {min(start + batch, existing):,} existing customers", flush=True)
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
-
-
-def _seed_batch(org, rng, now, start, count) -> None:
+    """A ledger holding exactly `existing` seeded customers (phones +86186…, their search
+    terms): seeded once and kept between runs; what an import added is deleted, so the next
+    import meets the same ledger."""
     from django.db import connection
 
     from anju.customers.models import Customer
 
-    customers = Customer.objects.bulk_create([
-        Customer(company_id=org["company"], project_id=org["project"], owner_id=org["user"],
-                 name=rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN),
-                 primary_phone=f"+86186{start + i:08d}")
-        for i in range(count)], batch_size=5000)
-    phones = [(c.pk, f"+86186{start + i:08d}", f"{(start + i) % 10000:04d}", "", True, now, now)
-              for i, c in enumerate(customers)]
-    terms = [(c.pk, kind, term) for c in customers
-             for kind, term in (("n", c.name[0]), ("n", c.name[1:]), ("n", c.name),
-                                ("n", c.name[:2]), ("p", f"py{c.pk}"), ("i", f"i{c.pk % 9999}"))]
+    seeded = Customer.objects.filter(primary_phone__startswith=EXISTING_PHONE)
+    count = seeded.count()
+    if count != existing:
+        _truncate()
+        if existing:
+            _seed(existing)
+    else:
+        watermark = seeded.order_by("-id").values_list("id", flat=True).first() or 0
+        with connection.cursor() as cursor:
+            for table in TABLES[:4]:
+                cursor.execute(f"DELETE FROM {table} WHERE customer_id > %s",  # noqa: S608
+                               [watermark])
+            cursor.execute("DELETE FROM customers_importrejectedrow")
+            cursor.execute("DELETE FROM customers_importjob")
+            cursor.execute("DELETE FROM customers_customer WHERE id > %s", [watermark])
+    _org()
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            with cursor.cursor.copy("COPY customers_customerphone (customer_id, e164, last4, "
-                                    "label, is_primary, created_at, updated_at) FROM STDIN"
-                                    ) as copy:
-                for row in phones:
-                    copy.write_row(row)
-            with cursor.cursor.copy("COPY customers_customersearchterm (customer_id, kind, "
-                                    "term) FROM STDIN") as copy:
-                for row in terms:
-                    copy.write_row(row)
+            for table in TABLES:
+                cursor.execute(f"VACUUM ANALYZE {table}")
         else:
-            cursor.executemany(
-                "INSERT INTO customers_customerphone (customer_id, e164, last4, label, "
-                "is_primary, created_at, updated_at) VALUES (%s,%s,%s,%s,%s,%s,%s)", phones)
-            cursor.executemany("INSERT INTO customers_customersearchterm (customer_id, kind, "
-                               "term) VALUES (%s,%s,%s)", terms)
+            cursor.execute("ANALYZE")
+
+
+def _truncate() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"TRUNCATE {', '.join(TABLES)} CASCADE")
+        else:
+            for table in TABLES:
+                cursor.execute(f"DELETE FROM {table}")  # noqa: S608
+
+
+def _seed(existing: int) -> None:
+    """`existing` customers with one phone each and the search terms the services would
+    write, by the import's own bulk inserts (COPY on PostgreSQL)."""
+    import functools
+
+    from django.db import transaction
+
+    from anju.customers.importing.pipeline import CUSTOMER_FIELDS, RawInsert
+    from anju.customers.indexing import search_terms_for
+    from anju.customers.models import Customer, CustomerPhone, CustomerSearchTerm
+
+    org = _org()
+    terms_for = functools.cache(search_terms_for)
+    customers = RawInsert(Customer, CUSTOMER_FIELDS, prepared=("id_number",))
+    phones = RawInsert(CustomerPhone, ("customer_id", "e164", "last4", "is_primary"))
+    terms = RawInsert(CustomerSearchTerm, ("customer_id", "kind", "term"))
+    rng = random.Random(1)
+    started = time.perf_counter()
+    batch = 20_000
+    for start in range(0, existing, batch):
+        count = min(batch, existing - start)
+        names = [rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN)
+                 for _ in range(count)]
+        numbers = [f"{EXISTING_PHONE}{start + i:08d}" for i in range(count)]
+        with transaction.atomic():
+            ids = customers.insert_returning_ids([
+                (org["company"], org["project"], org["user"], name, "", None, "", "", phone,
+                 "", "", "") for name, phone in zip(names, numbers, strict=True)])
+            phones.insert([(pk, phone, phone[-4:], True)
+                           for pk, phone in zip(ids, numbers, strict=True)])
+            terms.insert([(pk, kind, term) for pk, name in zip(ids, names, strict=True)
+                          for kind, term in terms_for(name)])
+        if (start + count) % 200_000 == 0 or start + count == existing:
+            print(f"  seeded {start + count:,} existing customers "
+                  f"({time.perf_counter() - started:.0f}s)", flush=True)
 
 
 def _org() -> dict:
@@ -234,15 +267,38 @@ def child(db: str, path: str, file_format: str) -> None:
         file_sha256="-", file_format=file_format, state=ImportJob.State.QUEUED,
         mapping={"columns": columns, "headers": header, "language": "zh-hans",
                  "owner": org["user"]})
+    profile_to = os.environ.get("BENCH_IMPORT_PROFILE")
     start = time.perf_counter()
-    job = import_job_process(job_id=job.pk)
+    if profile_to:
+        import cProfile
+
+        with cProfile.Profile() as profiler:
+            job = import_job_process(job_id=job.pk)
+        profiler.dump_stats(profile_to)
+    else:
+        job = import_job_process(job_id=job.pk)
     seconds = time.perf_counter() - start
     connection.close()
     print(json.dumps({
         "rows": job.processed_rows, "seconds": seconds, "created": job.created_count,
         "duplicates": job.duplicate_count, "rejected": job.rejected_count,
-        "state": job.state, "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        / 1024}))
+        "state": job.state, "maxrss_mb": _peak_rss_mb(), "reader_maxrss_mb":
+        resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+        "cpu_writer": _cpu(resource.RUSAGE_SELF), "cpu_reader": _cpu(resource.RUSAGE_CHILDREN)}))
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak RSS (VmHWM: unlike ru_maxrss, not inherited across exec from the
+    bench process that seeded the ledger)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _cpu(who) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
 
 
 def run_child(db: str, path: Path, file_format: str) -> dict:
@@ -283,11 +339,84 @@ def raw_insert_rate(n: int) -> float:
     return n / seconds
 
 
+def raw_ledger_rate(n: int) -> float:
+    """People/s when writing, by the fastest plain path (COPY / executemany) and with rows
+    built beforehand, exactly the database rows an import writes per person: the customer,
+    its phone, its search terms (~9), a need for most. Foreign keys are checked as at commit
+    (SET CONSTRAINTS ALL IMMEDIATE), then everything is rolled back. This, not the customers
+    table alone, is the ceiling of an import on this database and machine."""
+    import functools
+
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from anju.customers.importing.pipeline import CUSTOMER_FIELDS, RawInsert
+    from anju.customers.indexing import search_terms_for
+    from anju.customers.models import Customer, CustomerNeed, CustomerPhone, CustomerSearchTerm
+
+    org = _org()
+    rng = random.Random(5)
+    terms_for = functools.cache(search_terms_for)
+    postgresql = connection.vendor == "postgresql"
+    now = timezone.now() if postgresql else connection.ops.adapt_datetimefield_value(
+        timezone.now())
+    customers = RawInsert(Customer, CUSTOMER_FIELDS, prepared=("id_number",))
+    phones = RawInsert(CustomerPhone, ("customer_id", "e164", "last4", "is_primary"))
+    terms = RawInsert(CustomerSearchTerm, ("customer_id", "kind", "term"))
+    needs = RawInsert(CustomerNeed, ("customer_id", "budget_min_wan", "budget_max_wan",
+                                     "area_min", "area_max", "notes"))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COALESCE(MAX(id), 0) FROM customers_customer")
+        first = cursor.fetchone()[0] + 1_000_000
+    tables = {insert: [] for insert in (customers, phones, terms, needs)}
+    for pk in range(first, first + n):
+        name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(2))
+        phone = f"+86187{pk % 100_000_000:08d}"
+        tables[customers].append((pk, *customers._row((
+            org["company"], org["project"], org["user"], name, "", None, "", "", phone, "", "",
+            ""), now)))
+        tables[phones].append(phones._row((pk, phone, phone[-4:], True), now))
+        tables[terms].extend(terms._row((pk, kind, term), now) for kind, term in terms_for(name))
+        if rng.random() < 0.8:
+            tables[needs].append(needs._row((pk, None, None, None, None, ""), now))
+    start = time.perf_counter()
+    split = {}
+    with transaction.atomic(), connection.cursor() as cursor:
+        if postgresql:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        for insert, rows in tables.items():
+            split[insert.table] = (time.perf_counter(), len(rows))
+            columns = insert.columns
+            if insert is customers:
+                columns = f"id, {columns}"
+            if postgresql:
+                with cursor.cursor.copy(f"COPY {insert.table} ({columns}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            else:
+                marks = ",".join(["%s"] * len(rows[0]))
+                cursor.executemany(
+                    f"INSERT INTO {insert.table} ({columns}) VALUES ({marks})",  # noqa: S608
+                    rows)
+        seconds = time.perf_counter() - start
+        transaction.set_rollback(True)
+    if os.environ.get("BENCH_IMPORT_SPLIT"):
+        marks = [*(at for at, _count in split.values()), start + seconds]
+        for (table, (at, count)), end in zip(split.items(), marks[1:], strict=True):
+            print(f"    {table}: {count:,} rows in {end - at:.2f}s "
+                  f"({(end - at) / count * 1e6:.0f} µs/row)")
+    return n / seconds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--existing", type=int, default=100_000)
+    parser.add_argument("--big", type=int, default=0,
+                        help="also import a csv of this many rows into an empty ledger "
+                             "(peak memory for a second, larger file)")
+    parser.add_argument("--skip-xlsx", action="store_true")
     parser.add_argument("--child")
     parser.add_argument("--format", default="csv")
     args = parser.parse_args()
@@ -299,10 +428,13 @@ def main() -> None:
     django_setup(args.db)
     n, m = args.rows, args.existing
     small = max(n // 4, 1000)
+    wanted = [("csv-small", small, "csv", write_csv), ("csv", n, "csv", write_csv)]
+    if args.big:
+        wanted.append(("csv-big", args.big, "csv", write_csv))
+    if not args.skip_xlsx:
+        wanted.append(("xlsx", n, "xlsx", write_xlsx))
     files = {}
-    for label, count, fmt, writer in (("csv", n, "csv", write_csv),
-                                      ("csv-small", small, "csv", write_csv),
-                                      ("xlsx", n, "xlsx", write_xlsx)):
+    for label, count, fmt, writer in wanted:
         path = WORK / f"people-{count}-{m}.{fmt}"
         if not path.exists():
             started = time.perf_counter()
@@ -311,31 +443,47 @@ def main() -> None:
                   f"{time.perf_counter() - started:.0f}s", flush=True)
         files[label] = (path, fmt)
 
+    raws: dict[int, float] = {}
+    ledgers: dict[int, float] = {}
+
     def measure(label: str, existing: int) -> dict:
         reset(existing)
+        if existing not in raws:
+            raws[existing] = raw_insert_rate(min(n, 100_000))
+            ledgers[existing] = raw_ledger_rate(min(n, 50_000))
         path, fmt = files[label]
         result = run_child(args.db, path, fmt)
         result["rate"] = result["rows"] / result["seconds"]
+        result["raw"] = raws[existing]
+        result["ledger"] = ledgers[existing]
+        print(f"  {label} ({existing:,} existing): {result['rate']:,.0f} rows/s", flush=True)
         return result
 
     print(f"import bench on {args.db}: {n:,} rows, {m:,} existing customers", flush=True)
-    reset(0)
-    raw = raw_insert_rate(min(n, 100_000))
-    results = {
-        "csv into an empty ledger": measure("csv", 0),
-        f"csv with {m:,} existing": measure("csv", m),
-        f"xlsx with {m:,} existing": measure("xlsx", m),
-        f"csv ({small:,} rows) into an empty ledger": measure("csv-small", 0),
-    }
-    print(f"\nraw customer rows/s ({'COPY' if args.db == 'postgresql' else 'executemany'},"
-          f" no validation): {raw:,.0f}")
+    # empty ledgers first: the seeded ledger is kept for the next run
+    results = {f"csv ({small:,} rows) into an empty ledger": measure("csv-small", 0),
+               f"csv ({n:,} rows) into an empty ledger": measure("csv", 0)}
+    if args.big:
+        results[f"csv ({args.big:,} rows) into an empty ledger"] = measure("csv-big", 0)
+    results[f"csv ({n:,} rows) with {m:,} existing"] = measure("csv", m)
+    if not args.skip_xlsx:
+        results[f"xlsx ({n:,} rows) with {m:,} existing"] = measure("xlsx", m)
+    kind = "COPY" if args.db == "postgresql" else "executemany"
+    print(f"\nraw customer rows/s ({kind} of the customers table alone, no validation, no "
+          f"phones or search terms): " + ", ".join(
+              f"{rate:,.0f} with {existing:,} existing" for existing, rate in raws.items()))
+    print(f"raw ledger people/s ({kind} of every row an import writes per person, built "
+          f"beforehand, foreign keys checked, no validation): " + ", ".join(
+              f"{rate:,.0f} with {existing:,} existing" for existing, rate in ledgers.items()))
     for label, result in results.items():
-        print(f"{label:42} {result['rate']:>9,.0f} rows/s  ({result['rate'] / raw:.2f}× raw)"
-              f"  {result['seconds']:.1f}s  created {result['created']:,}  dup "
-              f"{result['duplicates']:,}  rejected {result['rejected']:,}  peak RSS "
-              f"{result['maxrss_mb']:.0f} MB")
-    empty = results["csv into an empty ledger"]["rate"]
-    full = results[f"csv with {m:,} existing"]["rate"]
+        print(f"{label:45} {result['rate']:>7,.0f} rows/s ({result['rate'] / result['raw']:.2f}"
+              f"× raw customers, {result['rate'] / result['ledger']:.2f}× raw ledger)  "
+              f"{result['seconds']:.1f}s  created {result['created']:,}  dup "
+              f"{result['duplicates']:,}  rejected {result['rejected']:,}  peak RSS writer "
+              f"{result['maxrss_mb']:.0f} MB, reader {result['reader_maxrss_mb']:.0f} MB  "
+              f"CPU writer {result['cpu_writer']:.1f}s, reader {result['cpu_reader']:.1f}s")
+    empty = results[f"csv ({n:,} rows) into an empty ledger"]["rate"]
+    full = results[f"csv ({n:,} rows) with {m:,} existing"]["rate"]
     print(f"\nratio csv rate with {m:,} existing / empty: {full / empty:.2f} (target ≥ 0.8)")
     print("targets at 1M existing: csv ≥ 10,000 rows/s, xlsx ≥ 8,000 rows/s")
 

@@ -4,6 +4,7 @@ from crontask import cron
 from django.tasks import task
 
 from . import services
+from .importing import tasks as importing_tasks  # noqa: F401  (cron discovery)
 
 
 @cron("*/15 * * * *")

@@ -3,6 +3,7 @@
 Polyphonic characters contribute every reading (曾 → zeng, ceng; 单 → shan, dan, chan), so
 whichever one the user has in mind matches. The number of combinations is capped."""
 
+import functools
 import itertools
 import re
 import unicodedata
@@ -12,6 +13,7 @@ from pypinyin import Style, pinyin
 
 MAX_COMBINATIONS = 16
 _SEGMENTS = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[^\u3400-\u9fff\uf900-\ufaff]+")
+_WORDS = re.compile(r"[a-z0-9]+")
 
 
 @dataclass(frozen=True)
@@ -34,27 +36,34 @@ class NameKeys:
         return " | ".join(self.all())
 
 
-def _readings(name: str) -> list[list[str]]:
-    """Per syllable, its readings (lower-case ASCII); latin words are kept as one syllable."""
-    parts: list[list[str]] = []
-    # One character at a time: as a phrase, pypinyin would give a word one reading only
-    # (单单 → dan dan), and a name is not a word.
-    segments = _SEGMENTS.findall(name)
-    for readings in pinyin(segments, style=Style.NORMAL, heteronym=True, errors="default"):
+@functools.lru_cache(maxsize=65536)
+def _segment_readings(segment: str) -> tuple[tuple[str, ...], ...]:
+    """The syllables of one segment (one Chinese character, or a run of other text), each with
+    its readings. Cached: a name is a handful of common characters, and pypinyin is slow."""
+    parts: list[tuple[str, ...]] = []
+    for readings in pinyin([segment], style=Style.NORMAL, heteronym=True, errors="default"):
         cleaned: list[str] = []
         for reading in readings:
             # A run of non-Chinese text comes back whole ("Anna", " ", "·").
-            for word in re.findall(r"[a-z0-9]+", reading.lower().replace("ü", "v")):
+            for word in _WORDS.findall(reading.lower().replace("ü", "v")):
                 if word not in cleaned:
                     cleaned.append(word)
         if not cleaned:
             continue
         if len(readings) == 1 and len(cleaned) > 1:
             # A latin phrase ("Anna Li") is several syllables, each with one reading.
-            parts.extend([word] for word in cleaned)
+            parts.extend((word,) for word in cleaned)
         else:
-            parts.append(cleaned)
-    return parts
+            parts.append(tuple(cleaned))
+    return tuple(parts)
+
+
+def _readings(name: str) -> list[list[str]]:
+    """Per syllable, its readings (lower-case ASCII); latin words are kept as one syllable."""
+    # One character at a time: as a phrase, pypinyin would give a word one reading only
+    # (单单 → dan dan), and a name is not a word.
+    return [list(readings) for segment in _SEGMENTS.findall(name)
+            for readings in _segment_readings(segment)]
 
 
 def name_search_keys(name: str) -> NameKeys:

@@ -7,6 +7,7 @@ Nothing here touches the database."""
 import datetime
 import functools
 import re
+import time
 import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -85,7 +86,7 @@ def cell_text(value) -> str:
     return str(value).strip()
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=4096)
 def _phone(text: str) -> str:
     # Fast path: a plain mainland mobile (what nearly every row holds) is E.164 by pattern,
     # the same pattern phonenumbers uses; anything else goes through the full parser.
@@ -98,16 +99,15 @@ def _phone(text: str) -> str:
     return normalise_phone(text)
 
 
-def _date(value) -> datetime.date:
-    if isinstance(value, datetime.datetime):
-        return value.date()
-    if isinstance(value, datetime.date):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        if 1 <= value < 100000:  # an Excel serial day number
-            return _EXCEL_EPOCH + datetime.timedelta(days=int(value))
-        value = cell_text(value)
-    text = unicodedata.normalize("NFKC", str(value)).strip()
+class _Invalid(ValueError):
+    """A cached parser's "no": the caller words the reason in the job's language."""
+
+
+@functools.lru_cache(maxsize=16384)
+def _date_from_text(text: str) -> datetime.date:
+    # Cached: the few thousand birthdays of a file repeat; only successes are cached, so
+    # reasons are always worded in the language active at the time.
+    text = unicodedata.normalize("NFKC", text).strip()
     match = _DATE_TEXT.match(text) or _DATE_COMPACT.match(text)
     if not match:
         raise ValidationError(_("Write the date as 1990-05-01."), code="format")
@@ -117,35 +117,60 @@ def _date(value) -> datetime.date:
         raise ValidationError(_("This date does not exist."), code="impossible") from exc
 
 
+def _date(value) -> datetime.date:
+    if isinstance(value, datetime.datetime):
+        return value.date()
+    if isinstance(value, datetime.date):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if 1 <= value < 100000:  # an Excel serial day number
+            return _EXCEL_EPOCH + datetime.timedelta(days=int(value))
+        value = cell_text(value)
+    return _date_from_text(str(value))
+
+
+def _surely_past(day: datetime.date) -> bool:
+    """True when `day` is before today in every time zone (two days ago, UTC): the common case
+    needs no time-zone arithmetic."""
+    return day < datetime.date.fromtimestamp(time.time() - 2 * 86400)
+
+
 def _birthday(value) -> datetime.date:
     day = _date(value)
-    if day > timezone.localdate():
+    if not _surely_past(day) and day > timezone.localdate():
         raise ValidationError(_("A birthday cannot be in the future."), code="future")
     if day.year < 1900:
         raise ValidationError(_("A birthday before 1900 is impossible."), code="impossible")
     return day
 
 
-def _number_range(text: str, *, units: tuple[str, ...], limit: Decimal, message: str):
+@functools.lru_cache(maxsize=16384)
+def _number_range(text: str, *, units: tuple[str, ...], limit: Decimal):
+    """(low, high) from "300", "200-300", "300万"…; _Invalid when it is not that. Cached:
+    the values of a budget or area column repeat all over a file."""
     compact = unicodedata.normalize("NFKC", text).lower().replace(",", "").replace("，", "")
     for unit in units:
         compact = compact.replace(unit, "")
     parts = [part for part in _RANGE_SPLIT.split(compact.strip()) if part != ""]
     if not 1 <= len(parts) <= 2:
-        raise ValidationError(message, code="invalid")
+        raise _Invalid(text)
     numbers = []
     for part in parts:
         try:
             number = Decimal(part.strip())
         except InvalidOperation as exc:
-            raise ValidationError(message, code="invalid") from exc
+            raise _Invalid(text) from exc
         if not number.is_finite() or number < 0 or number > limit:
-            raise ValidationError(message, code="invalid")
+            raise _Invalid(text)
         numbers.append(number.quantize(Decimal("0.01")))
     low, high = numbers[0], numbers[-1]
     if low > high:
         low, high = high, low
     return low, high
+
+
+_BUDGET_UNITS = ("万元", "万", "w")
+_AREA_UNITS = ("平方米", "平米", "㎡", "m²", "m2", "平")
 
 
 def _text(value: str, field_name: str) -> str:
@@ -165,6 +190,12 @@ class RowValidator:
     def __init__(self, *, columns: dict[str, str], headers: list[str]):
         self.columns = [(int(index), field) for index, field in columns.items() if field]
         self.headers = headers
+        # field -> column index (a field mapped twice takes its last column)
+        self.index: dict[str, int] = {}
+        for index, field_name in self.columns:
+            self.index[field_name] = index
+        self._has_text = tuple(name for name in ("source_channel", "occupation", "address")
+                               if name in self.index)
 
     def _label(self, index: int, field_name: str) -> str:
         header = self.headers[index] if index < len(self.headers) else ""
@@ -174,18 +205,23 @@ class RowValidator:
         """(clean row, []) or (None, reasons)."""
         reasons: list[str] = []
         clean = CleanRow(name="")
-        raw: dict[str, tuple[int, object]] = {}
-        for index, field_name in self.columns:
-            value = row[index] if index < len(row) else None
-            raw[field_name] = (index, value)
+        index_of = self.index
+        width = len(row)
 
         def fail(field_name: str, message: str) -> None:
-            index = raw[field_name][0] if field_name in raw else -1
+            index = index_of.get(field_name, -1)
             label = self._label(index, field_name) if index >= 0 else field_label(field_name)
             reasons.append(f"{label}: {message}")
 
+        def value_of(field_name: str):
+            index = index_of.get(field_name)
+            return row[index] if index is not None and index < width else None
+
         def text_of(field_name: str) -> str:
-            return cell_text(raw[field_name][1]) if field_name in raw else ""
+            value = value_of(field_name)
+            if type(value) is str:
+                return value.strip()
+            return cell_text(value)
 
         name = text_of("name")
         if not name:
@@ -232,9 +268,9 @@ class RowValidator:
             # the 17th digit is odd for men, even for women
             clean.gender = Gender.MALE if int(clean.id_number[16]) % 2 else Gender.FEMALE
 
-        if "birthday" in raw and text_of("birthday"):
+        if "birthday" in index_of and text_of("birthday"):
             try:
-                clean.birthday = _birthday(raw["birthday"][1])
+                clean.birthday = _birthday(value_of("birthday"))
             except ValidationError as error:
                 fail("birthday", error.messages[0])
         elif clean.id_number:
@@ -242,7 +278,7 @@ class RowValidator:
             clean.birthday = datetime.date(int(number[6:10]), int(number[10:12]),
                                            int(number[12:14]))
 
-        for field_name in ("source_channel", "occupation", "address"):
+        for field_name in self._has_text:
             text = text_of(field_name)
             if text:
                 try:
@@ -253,21 +289,17 @@ class RowValidator:
         budget = text_of("budget")
         if budget:
             try:
-                clean.budget = _number_range(
-                    budget, units=("万元", "万", "w"), limit=MONEY_LIMIT,
-                    message=_("Write the budget in 万元 as a number or a range, e.g. 300 or "
-                              "200-300."))
-            except ValidationError as error:
-                fail("budget", error.messages[0])
+                clean.budget = _number_range(budget, units=_BUDGET_UNITS, limit=MONEY_LIMIT)
+            except _Invalid:
+                fail("budget", _("Write the budget in 万元 as a number or a range, e.g. 300 or "
+                                 "200-300."))
         area = text_of("area")
         if area:
             try:
-                clean.area = _number_range(
-                    area, units=("平方米", "平米", "㎡", "m²", "m2", "平"), limit=AREA_LIMIT,
-                    message=_("Write the area in m² as a number or a range, e.g. 90 or "
-                              "90-120."))
-            except ValidationError as error:
-                fail("area", error.messages[0])
+                clean.area = _number_range(area, units=_AREA_UNITS, limit=AREA_LIMIT)
+            except _Invalid:
+                fail("area", _("Write the area in m² as a number or a range, e.g. 90 or "
+                               "90-120."))
 
         projects = text_of("projects")
         if projects:
