@@ -121,6 +121,10 @@ class Team(TimeStampedModel):
         return self.name
 
 
+# Tags of the rows of the one query `User.data_scope()` sends.
+MEMBER, PROJECT, COMPANY = 1, 2, 3
+
+
 class UserQuerySet(models.QuerySet):
     """Users a viewer may see: those sharing a project with them (or their companies'),
     everyone for all-scope viewers, and always the viewer themself."""
@@ -194,15 +198,30 @@ class User(AbstractUser):
         """The rows this user may see; computed once per user object (one request)."""
         cached = getattr(self, "_data_scope", None)
         if cached is None:
-            led_team_ids = list(self.led_teams.values_list("id", flat=True))
-            team_ids = [*led_team_ids, *([self.team_id] if self.team_id else [])]
-            members = User.objects.filter(team_id__in=team_ids).values_list("id", flat=True)
+            ids: dict[int, set[int]] = {MEMBER: set(), PROJECT: set(), COMPANY: set()}
+            if self.pk is not None:
+                # One query: members of the teams the user leads or belongs to, the user's
+                # projects and companies, each row tagged with which of the three it is.
+                teams = Q(team_id__in=Team.objects.order_by().filter(leader_id=self.pk)
+                          .values("id"))
+                if self.team_id:
+                    teams |= Q(team_id=self.team_id)
+                members = (User.objects.order_by().filter(teams)
+                           .annotate(kind=models.Value(MEMBER)).values_list("id", "kind"))
+                projects = (User.projects.through.objects.order_by().filter(user_id=self.pk)
+                            .annotate(kind=models.Value(PROJECT))
+                            .values_list("project_id", "kind"))
+                companies = (User.companies.through.objects.order_by()
+                             .filter(user_id=self.pk).annotate(kind=models.Value(COMPANY))
+                             .values_list("company_id", "kind"))
+                for pk, kind in members.union(projects, companies, all=True):
+                    ids[kind].add(pk)
             cached = DataScope(
                 level=self.scope_level_in_force,
                 user_id=self.pk,
-                team_member_ids=frozenset(members),
-                project_ids=frozenset(self.projects.values_list("id", flat=True)),
-                company_ids=frozenset(self.companies.values_list("id", flat=True)),
+                team_member_ids=frozenset(ids[MEMBER]),
+                project_ids=frozenset(ids[PROJECT]),
+                company_ids=frozenset(ids[COMPANY]),
             )
             self._data_scope = cached
         return cached

@@ -36,12 +36,33 @@ def _stars(count: int) -> str:
     return "*" * max(count, 0)
 
 
+# Fast path for the common case, a stored E.164 Chinese mobile: skip `phonenumbers.parse`
+# (~100 us) and ask the library's own type check of the national number directly, so the
+# answer is the one the full path gives (anything not classified MOBILE takes the full path).
+_CN_MOBILE_E164 = re.compile(r"\+86(1[3-9]\d{9})")
+_number_type_helper = getattr(phonenumbers.phonenumberutil, "_number_type_helper", None)
+_CN_METADATA = phonenumbers.PhoneMetadata.metadata_for_region("CN")
+
+
+def _fast_cn_mobile(text: str) -> str | None:
+    match = _CN_MOBILE_E164.fullmatch(text)
+    if match is None or _number_type_helper is None or _CN_METADATA is None:
+        return None
+    national = match.group(1)
+    if _number_type_helper(national, _CN_METADATA) != phonenumbers.PhoneNumberType.MOBILE:
+        return None
+    return national[:3] + "****" + national[-4:]
+
+
 def mask_phone(value: str | None) -> str:
     """`138****8000` for a mobile, `010****6666` for a landline (area code and last four),
     `+44 ******0000` abroad; anything else keeps at most its last four digits."""
     if not value:
         return ""
     text = str(value).partition(";ext=")[0]
+    fast = _fast_cn_mobile(text)
+    if fast is not None:
+        return fast
     try:
         number = phonenumbers.parse(text, "CN")
     except phonenumbers.NumberParseException:

@@ -72,7 +72,8 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     sort = request.GET.get("sort") or "-id"
     cursor = request.GET.get("cursor") or None
     page = selectors.customer_list(viewer=request.user, filters=form.filters(), sort=sort,
-                                   cursor=cursor, with_count=not cursor)
+                                   cursor=cursor, with_count=not cursor,
+                                   columns=selectors.LIST_COLUMNS)
     query = _filter_query(request)
     context = {"form": form, "page": page, "query": query,
                "saved_filters": selectors.saved_filters(user=request.user),
