@@ -52,7 +52,7 @@ def normalise_id_number(raw: str) -> str:
     if birth is None:
         raise ValidationError(_("The birth date in this ID card number does not exist."),
                               code="invalid_birth_date")
-    # Two days ago (UTC) is before today in every time zone: most birth dates need no more.
+    # Two days ago is before today in every time zone: most birth dates need no more.
     recent = birth >= datetime.date.fromtimestamp(time.time() - 2 * 86400)
     if (recent and birth > timezone.localdate()) or birth.year < 1900:
         raise ValidationError(_("The birth date in this ID card number is impossible."),

@@ -130,7 +130,7 @@ def _date(value) -> datetime.date:
 
 
 def _surely_past(day: datetime.date) -> bool:
-    """True when `day` is before today in every time zone (two days ago, UTC): the common case
+    """True when `day` is before today in every time zone (before two days ago): the common case
     needs no time-zone arithmetic."""
     return day < datetime.date.fromtimestamp(time.time() - 2 * 86400)
 
