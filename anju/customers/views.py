@@ -21,6 +21,7 @@ from anju.core.locking import VersionConflict, conflict_context
 from anju.core.masking import mask_phone
 
 from . import selectors, services
+from .form_rendering import FAST_RENDERER
 from .forms import (
     CustomerEditForm,
     CustomerForm,
@@ -56,7 +57,8 @@ def _filter_form(request: HttpRequest, data: QueryDict | None = None) -> ListFil
         data if any(key in data for key in (*selectors.FILTER_KEYS, "sort")) else None,
         tags=selectors.tag_choices(),
         owners=selectors.owner_choices(viewer=user)[:300],
-        projects=Project.objects.visible_to(user).order_by("name")[:300])
+        projects=Project.objects.visible_to(user).order_by("name")[:300],
+        renderer=FAST_RENDERER)
 
 
 def _filter_query(request: HttpRequest) -> str:
@@ -77,7 +79,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     query = _filter_query(request)
     context = {"form": form, "page": page, "query": query,
                "saved_filters": selectors.saved_filters(user=request.user),
-               "save_form": SavedFilterForm(initial={"query": query}),
+               "save_form": SavedFilterForm(initial={"query": query}, renderer=FAST_RENDERER),
                "may_export": request.user.may("export")}
     if _is_htmx(request) and cursor:
         return render(request, "customers/_list_rows.html", context)
@@ -256,14 +258,16 @@ def _detail_context(request: HttpRequest, pk: int) -> dict:
     groups = selectors.tag_choices()
     return {
         "view": view, "customer": view.customer,
-        "interaction_form": InteractionForm(initial={"kind": "call"}),
-        "phone_form": PhoneAddForm(),
+        "interaction_form": InteractionForm(initial={"kind": "call"}, renderer=FAST_RENDERER),
+        "phone_form": PhoneAddForm(renderer=FAST_RENDERER),
         "tags_form": TagsForm(groups=groups,
-                              initial={"tags": [link.tag_id for link in view.tags]}),
-        "need_form": NeedForm(initial=need_initial),
-        "household_form": HouseholdForm(),
+                              initial={"tags": [link.tag_id for link in view.tags]},
+                              renderer=FAST_RENDERER),
+        "need_form": NeedForm(initial=need_initial, renderer=FAST_RENDERER),
+        "household_form": HouseholdForm(renderer=FAST_RENDERER),
         "tier_form": TierOverrideForm(initial={"tier": view.customer.tier_override,
-                                               "reason": view.customer.tier_override_reason}),
+                                               "reason": view.customer.tier_override_reason},
+                                      renderer=FAST_RENDERER),
         "may_manage_tier": _may_manage_tier(request.user),
     }
 
