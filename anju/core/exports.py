@@ -222,6 +222,12 @@ def export_table(*, user: Principal, target: str, columns: list[Column], rows: I
     except BaseException:
         file.close()
         raise
+    finally:
+        # A database iterator left half-read keeps a server-side cursor on PostgreSQL that
+        # garbage collection would close later, inside some other transaction.
+        close = getattr(rows, "close", None)
+        if callable(close):
+            close()
 
     masking.sensitive_access_record(
         user=user, action="export", target=target,

@@ -176,6 +176,25 @@ def test_big_exports_need_approval(settings, marketing, manager):
 
 
 @pytest.mark.django_db
+def test_a_refused_export_closes_its_database_iterator(settings, marketing):
+    """A half-read `.iterator()` holds a server-side cursor on PostgreSQL; left to garbage
+    collection it would be closed inside a later transaction and abort it."""
+    import inspect
+
+    from django.contrib.auth import get_user_model
+
+    settings.ANJU_EXPORT_APPROVAL_THRESHOLD = 1
+    for index in range(3):
+        get_user_model().objects.create(username=f"row{index}")
+    rows = get_user_model().objects.order_by("id").iterator(chunk_size=1)
+    with pytest.raises(ExportNeedsApproval):
+        export_table(user=marketing, target="t", columns=[Column("user", "username")],
+                     rows=rows, file_format="csv", filename="x")
+    assert inspect.getgeneratorstate(rows) == inspect.GEN_CLOSED
+    assert get_user_model().objects.filter(username="row2").exists()
+
+
+@pytest.mark.django_db
 def test_export_of_a_queryset_in_constant_queries(marketing, django_assert_num_queries):
     User = get_user_model()
     for index in range(20):
