@@ -7,8 +7,8 @@ from rest_framework.routers import DefaultRouter
 
 from anju.accounts import api as accounts_api
 from anju.core import api as core_api
-from anju.customers import api as customers_api
 from anju.core.api.schema import AnjuSwaggerView
+from anju.customers import api as customers_api
 
 api_router = DefaultRouter()
 for app_api in (core_api, accounts_api, customers_api):
