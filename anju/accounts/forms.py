@@ -1,22 +1,11 @@
 """Page forms: they parse and present; the services decide."""
 
 from django import forms
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from anju.core.locking import VersionedFormMixin
 
 from .models import Company, Project, Role, ScopeLevel, Team, User
-
-
-def apply_service_errors(form: forms.Form, error: ValidationError) -> None:
-    """Attach a service's ValidationError to the form's fields (or the form when unnamed)."""
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
-
 
 SCOPE_CHOICES = [("", _("role default")), *ScopeLevel.choices]
 

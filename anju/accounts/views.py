@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from anju.core.exports import Column, export_table
+from anju.core.forms import apply_service_errors
 from anju.core.locking import VersionConflict, conflict_context
 
 from . import selectors, services
@@ -27,7 +28,6 @@ from .forms import (
     ProjectEditForm,
     UserCreateForm,
     UserEditForm,
-    apply_service_errors,
 )
 from .models import ScopeLevel
 

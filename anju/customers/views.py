@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from anju.accounts.models import Project
 from anju.core.export_requests import export_request_create, export_request_for_download
 from anju.core.exports import Column, ExportNeedsApproval, export_table
+from anju.core.forms import apply_service_errors
 from anju.core.locking import VersionConflict, conflict_context
 from anju.core.masking import mask_phone
 
@@ -33,7 +34,6 @@ from .forms import (
     SavedFilterForm,
     TagsForm,
     TierOverrideForm,
-    apply_service_errors,
 )
 from .models import Customer
 from .services import DuplicateCustomer
