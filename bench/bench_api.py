@@ -43,8 +43,8 @@ def main() -> None:
 
     from anju.accounts.models import User
     from anju.core.normalise import name_search_keys
+    from anju.customers.indexing import prefix_successor
     from anju.customers.models import Customer
-    from anju.customers.search import prefix_upper_bound
     from anju.customers.selectors import _encode_cursor
 
     total = Customer.objects.count()
@@ -120,17 +120,17 @@ def main() -> None:
             "SELECT c.id, c.name FROM customers_customer c WHERE c.id IN (SELECT customer_id "
             "FROM customers_customersearchterm WHERE kind = 'i' AND term >= %s AND term < %s)"
             " ORDER BY c.last_contact_at DESC LIMIT 20",
-            lambda q: (q, prefix_upper_bound(q))),
+            lambda q: (q, prefix_successor(q))),
         "search name, 2 characters": (
             [name[:2] for name, _p in sample],
             "SELECT c.id, c.name FROM customers_customer c WHERE c.id IN (SELECT customer_id "
-            "FROM customers_customersearchterm WHERE kind = 'n' AND term = %s) "
-            "ORDER BY c.last_contact_at DESC LIMIT 20", lambda q: (q,)),
+            "FROM customers_customersearchterm WHERE kind = 'n' AND term >= %s AND term < %s) "
+            "ORDER BY c.last_contact_at DESC LIMIT 20", lambda q: (q, prefix_successor(q))),
         "search name, 3 characters": (
             [name[:3] for name, _p in sample if len(name) >= 3],
             "SELECT c.id, c.name FROM customers_customer c WHERE c.id IN (SELECT customer_id "
-            "FROM customers_customersearchterm WHERE kind = 'n' AND term = %s) "
-            "ORDER BY c.last_contact_at DESC LIMIT 20", lambda q: (q,)),
+            "FROM customers_customersearchterm WHERE kind = 'n' AND term >= %s AND term < %s) "
+            "ORDER BY c.last_contact_at DESC LIMIT 20", lambda q: (q, prefix_successor(q))),
     }
     print("\nsearch (GET /api/v1/customers/search/?q=)")
     for name, (queries_list, sql, to_params) in scenarios.items():

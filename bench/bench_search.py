@@ -23,8 +23,8 @@ def main() -> None:
     args = common.arguments(__doc__)
     common.setup_django(args)
     from anju.accounts.models import User
+    from anju.customers.indexing import prefix_successor
     from anju.customers.models import Customer
-    from anju.customers.search import prefix_upper_bound
 
     print(f"search bench · {args.db} · profile {args.profile} · "
           f"{Customer.objects.count():,} customers\n{common.machine()}")
@@ -51,17 +51,17 @@ def main() -> None:
             "SELECT c.id, c.name FROM customers_customersearchterm t JOIN customers_customer"
             " c ON c.id = t.customer_id WHERE t.kind = 'i' AND t.term >= %s AND t.term < %s"
             " ORDER BY t.term, t.customer_id LIMIT 28",
-            lambda q: (q, prefix_upper_bound(q))),
+            lambda q: (q, prefix_successor(q))),
         "name fragment, 2 characters": (
             fragments2,
             "SELECT c.id, c.name FROM customers_customer c WHERE c.id IN (SELECT customer_id "
-            "FROM customers_customersearchterm WHERE kind = 'n' AND term = %s) "
-            "ORDER BY c.last_contact_at DESC LIMIT 20", lambda q: (q,)),
+            "FROM customers_customersearchterm WHERE kind = 'n' AND term >= %s AND term < %s) "
+            "ORDER BY c.last_contact_at DESC LIMIT 20", lambda q: (q, prefix_successor(q))),
         "name fragment, 3 characters": (
             fragments3,
             "SELECT c.id, c.name FROM customers_customer c WHERE c.id IN (SELECT customer_id "
-            "FROM customers_customersearchterm WHERE kind = 'n' AND term = %s) "
-            "ORDER BY c.last_contact_at DESC LIMIT 20", lambda q: (q,)),
+            "FROM customers_customersearchterm WHERE kind = 'n' AND term >= %s AND term < %s) "
+            "ORDER BY c.last_contact_at DESC LIMIT 20", lambda q: (q, prefix_successor(q))),
     }
     viewers = {"admin": User.objects.get(username="bench_admin"),
                "consultant": User.objects.get(username="bench_consultant0")}

@@ -1,10 +1,17 @@
 """The search keys of one customer, written to `CustomerSearchTerm` by the services.
 
-A name yields every fragment up to FRAGMENT_MAX characters (a 2-character fragment of a
-Chinese name is then one index probe on both databases, which trigram indexes cannot do),
-each full pinyin reading ("zhangsan", "zengguofan" and "cengguofan") and the initials ("zs"),
-found by prefix range. Longer fragments are probed by their first FRAGMENT_MAX characters and
-checked against the name."""
+A name yields its suffixes, each cut to FRAGMENT_MAX characters ("欧阳娜娜" → 欧阳娜娜,
+阳娜娜, 娜娜, 娜): every fragment of the name is the start of one of them, so a fragment is one
+prefix-range probe of the term index on both databases (a 2-character fragment of a Chinese
+name, which trigram indexes cannot serve, included). Storing suffixes rather than every
+fragment keeps n rows a name instead of n(n+1)/2, which is most of what an import writes.
+Also each full pinyin reading ("zhangsan", "zengguofan" and "cengguofan") and the initials
+("zs"), found by prefix range too. Longer fragments are probed by their first FRAGMENT_MAX
+characters and checked against the name.
+
+Terms are compared by code point (PostgreSQL: the column's collation is "C", migration 0005;
+SQLite: BINARY), so a range from a prefix up to `prefix_successor` holds exactly the terms
+that start with it, whatever the database's locale."""
 
 import unicodedata
 from collections.abc import Iterable
@@ -23,21 +30,32 @@ def normalise_query_text(text: str) -> str:
     return "".join(unicodedata.normalize("NFKC", text or "").lower().split())
 
 
-def name_fragments(name: str) -> list[str]:
+def name_suffixes(name: str) -> list[str]:
+    """The name's suffixes cut to FRAGMENT_MAX characters, without repeats."""
     compact = normalise_query_text(name)
-    fragments: dict[str, None] = {}
-    for start in range(len(compact)):
-        for end in range(start + 1, min(len(compact), start + FRAGMENT_MAX) + 1):
-            fragments.setdefault(compact[start:end], None)
-    return list(fragments)
+    return list(dict.fromkeys(compact[start:start + FRAGMENT_MAX]
+                              for start in range(len(compact))))
+
+
+def prefix_successor(prefix: str) -> str | None:
+    """The smallest string greater, by code point, than every string that starts with
+    `prefix` (None when there is none): the exclusive upper end of a prefix range."""
+    chars = list(prefix)
+    while chars:
+        point = ord(chars.pop()) + 1
+        if 0xD800 <= point <= 0xDFFF:  # surrogates are not characters: skip past them
+            point = 0xE000
+        if point <= 0x10FFFF:
+            return "".join(chars) + chr(point)
+    return None
 
 
 def search_terms_for(name: str) -> list[tuple[str, str]]:
     """(kind, term) pairs for a name, without repeats."""
     keys = name_search_keys(name)
     terms: dict[tuple[str, str], None] = {}
-    for fragment in name_fragments(name):
-        terms.setdefault((Kind.NAME_FRAGMENT, fragment[:TERM_MAX]), None)
+    for suffix in name_suffixes(name):
+        terms.setdefault((Kind.NAME_FRAGMENT, suffix[:TERM_MAX]), None)
     for reading in keys.pinyin_full:
         terms.setdefault((Kind.PINYIN, reading[:TERM_MAX]), None)
     for initials in keys.initials:

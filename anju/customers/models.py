@@ -142,9 +142,10 @@ class CustomerPhone(TimeStampedModel):
 
 
 class CustomerSearchTerm(models.Model):
-    """Index rows that make one search box fast on both databases: every fragment of the name
-    (so 2-character fragments, which trigram indexes cannot serve, are one index probe), each
-    full pinyin reading and the initials (found by prefix range)."""
+    """Index rows that make one search box fast on both databases: the suffixes of the name
+    (any fragment, 2-character ones included, which trigram indexes cannot serve, is then one
+    prefix-range probe), each full pinyin reading and the initials (also by prefix range).
+    Compared by code point: the column's collation is "C" on PostgreSQL (migration 0005)."""
 
     class Kind(models.TextChoices):
         NAME_FRAGMENT = "n", _("name fragment")
@@ -157,12 +158,11 @@ class CustomerSearchTerm(models.Model):
     term = models.CharField(max_length=64)
 
     class Meta:
-        indexes = [models.Index(fields=["term", "customer"], name="customer_search_term_idx"),
-                   # search: one kind's terms by prefix range, in (term, customer) order
-                   models.Index(fields=["kind", "term", "customer"],
+        # Two indexes only (besides the primary key): an import writes about five of these
+        # rows a person, and each index costs as much as the row. The customer index (the
+        # foreign key's) serves rewrites and merges; this one the search.
+        indexes = [models.Index(fields=["kind", "term", "customer"],
                                 name="customer_search_kind_term_idx")]
-        constraints = [models.UniqueConstraint(fields=["customer", "kind", "term"],
-                                               name="customer_search_term_unique")]
 
     def __str__(self) -> str:
         return self.term

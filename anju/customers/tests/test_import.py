@@ -28,6 +28,7 @@ from anju.customers.models import (
     ImportJob,
     ImportRejectedRow,
 )
+from anju.customers.search import customer_search
 
 HEADERS = ["姓名", "手机号", "身份证号", "性别", "生日", "来源渠道", "意向项目", "预算(万元)",
            "面积", "职业", "地址", "备注"]
@@ -127,7 +128,10 @@ def test_bad_rows_are_rejected_with_reasons_and_good_rows_created_once(run_impor
         ("+8613800138000", "8000", True)]
     terms = set(CustomerSearchTerm.objects.filter(customer=zhang).values_list("term",
                                                                                flat=True))
-    assert {"张", "张三", "zhangsan", "zs"} <= terms
+    assert {"张三", "三", "zhangsan", "zs"} <= terms
+    for query in ("张", "三", "zs", "zhang san", "8000"):
+        assert [hit.customer for hit in customer_search(viewer=people["admin"], query=query)
+                ] == [zhang], query
     li = Customer.objects.get(name="李四")
     assert li.gender == "female" and li.birthday == datetime.date(1985, 12, 12)
     wang = Customer.objects.get(name="王五")

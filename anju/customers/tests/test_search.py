@@ -10,13 +10,12 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from anju.core.normalise import name_search_keys
-from anju.customers.indexing import normalise_query_text
+from anju.customers.indexing import normalise_query_text, prefix_successor, search_terms_for
 from anju.customers.models import Customer
 from anju.customers.search import (
     MatchedOn,
     Rank,
     customer_search,
-    prefix_upper_bound,
 )
 
 pytestmark = pytest.mark.django_db
@@ -159,11 +158,22 @@ def test_scoped_to_the_viewer_and_merged_records_excluded(people, make_customer,
     assert found(people["consultant"], "8001") == set()
 
 
-def test_prefix_upper_bound():
-    assert prefix_upper_bound("zs") == "zt"
-    assert prefix_upper_bound("az") == "b"
-    assert prefix_upper_bound("zz") is None
-    assert prefix_upper_bound("a9") == "aa"
+def test_prefix_successor_bounds_exactly_the_strings_with_the_prefix():
+    assert prefix_successor("zs") == "zt"
+    assert prefix_successor("张") == chr(ord("张") + 1)
+    assert prefix_successor("a\U0010ffff") == "b"
+    assert prefix_successor("\U0010ffff") is None
+    assert prefix_successor("a\ud7ff") == "a\ue000"
+    for inside in ("zs", "zsan", "zs9", "zszzzz"):
+        assert "zs" <= inside < prefix_successor("zs")
+    assert prefix_successor("zs") <= "zt"
+
+
+def test_a_name_is_indexed_by_its_suffixes_pinyin_and_initials():
+    # 明 has two readings in pypinyin's dictionary: both are kept
+    assert search_terms_for("欧阳明伟") == [
+        ("n", "欧阳明伟"), ("n", "阳明伟"), ("n", "明伟"), ("n", "伟"),
+        ("p", "ouyangmingwei"), ("p", "ouyangmengwei"), ("i", "oymw")]
 
 
 # --- property: the index gives what a plain scan gives -------------------------------------
@@ -214,7 +224,9 @@ def test_results_equal_a_plain_substring_scan(people, make_customer):
 
 @pytest.mark.parametrize(("query", "expected"), [
     ("13800138000", 1), ("8000", 1), ("138****8000", 1), ("11010519491231002X", 1),
-    ("张三", 1), ("张三丰的大儿子李四", 1), ("zs", 3), ("zhangsan", 3),
+    # latin letters: the name probe, then for pinyin and for initials one page of terms and,
+    # when that page held terms, one query for those customers within the scope
+    ("张三", 1), ("张三丰的大儿子李四", 1), ("zs", 4), ("zhangsan", 4),
 ])
 def test_queries_per_search_are_constant(people, make_customer, zhang, query, expected):
     for index in range(5):
@@ -228,3 +240,28 @@ def test_queries_per_search_are_constant(people, make_customer, zhang, query, ex
     with CaptureQueriesContext(connection) as second:
         customer_search(viewer=viewer, query=query)
     assert len(first) == len(second) == expected, [q["sql"] for q in second]
+
+
+# --- a viewer who sees few of many people sharing the initials -----------------------------
+
+@pytest.mark.parametrize(("batch_max", "max_rows"), [(4000, 20_000), (8, 40), (8, 8)])
+def test_a_consultant_finds_their_own_among_many_sharing_the_initials(
+        people, make_customer, monkeypatch, batch_max, max_rows):
+    """The term index is read in rounds and checked against the scope; past MAX_TERM_ROWS the
+    rest comes from one join. Every way finds the consultant's own people, in index order,
+    each once, and nobody else's."""
+    from anju.customers import search
+
+    monkeypatch.setattr(search, "TERM_BATCH_MAX", batch_max)
+    monkeypatch.setattr(search, "MAX_TERM_ROWS", max_rows)
+    consultant, peer = people["consultant"], people["peer"]
+    given = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚"
+    theirs = [make_customer("张" + "三思森松"[index % 4] + given[index % len(given)],
+                            owner=peer) for index in range(90)]
+    mine = [make_customer(name, owner=consultant) for name in ("赵四", "张三丰", "周思")]
+    hits = customer_search(viewer=consultant, query="zs", limit=20)
+    assert [hit.customer.pk for hit in hits] == [mine[0].pk, mine[2].pk, mine[1].pk]
+    assert {hit.matched_on for hit in hits} == {MatchedOn.INITIALS}
+    assert len(customer_search(viewer=people["admin"], query="zs", limit=200)) == 93
+    assert {hit.customer.pk for hit in customer_search(viewer=peer, query="zs", limit=200)
+            } == {customer.pk for customer in theirs}
