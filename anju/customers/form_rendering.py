@@ -119,6 +119,29 @@ def _multiple_input(context) -> str | None:
     return "".join(html)
 
 
+def _textarea(context) -> str:
+    widget = context["widget"]
+    value = widget["value"]
+    return (f'<textarea name="{_out(widget["name"])}"{_attrs(widget["attrs"])}>\n'
+            f'{_out(value) if value else ""}</textarea>')
+
+
+def _error_list(context) -> str:
+    """errors/list/default.html and ul.html: nothing at all for a field without errors,
+    which is what nearly every field of a page renders."""
+    errors = context["errors"]
+    if not errors:
+        return ""
+    field_id = getattr(errors, "field_id", None)
+    html = [f'<ul class="{_out(context["error_class"])}"']
+    if field_id:
+        html.append(f' id="{_out(field_id)}_error"')
+    html.append(">")
+    html.extend(f"<li>{_out(error)}</li>" for error in errors)
+    html.append("</ul>")
+    return "".join(html)
+
+
 def _label(context) -> str:
     if not context.get("use_tag"):
         return _out(context["label"])
@@ -134,7 +157,10 @@ _FAST = {
     "django/forms/widgets/checkbox_select.html": _multiple_input,
     "django/forms/widgets/radio.html": _multiple_input,
     "django/forms/widgets/multiple_input.html": _multiple_input,
+    "django/forms/widgets/textarea.html": _textarea,
     "django/forms/label.html": _label,
+    "django/forms/errors/list/default.html": _error_list,
+    "django/forms/errors/list/ul.html": _error_list,
 }
 
 

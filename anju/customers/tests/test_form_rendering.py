@@ -107,3 +107,22 @@ def test_pages_use_it(client_for, people, make_customer):
     client = client_for(people["consultant"])
     for url in (reverse("customers:list"), reverse("customers:detail", args=[customer.pk])):
         assert client.get(url).status_code == 200
+
+
+class WithFormErrors(EveryWidget):
+    def clean(self):
+        raise forms.ValidationError(['全局 <错误> & "引号"', mark_safe("<i>safe</i>")])
+
+
+def test_error_lists_render_identically():
+    data = {"text": "", "number": "x", "email": "<bad>", "choice": "nope", "note": ""}
+    rendered = []
+    for renderer in (DJANGO, FAST_RENDERER):
+        form = WithFormErrors(data, renderer=renderer)
+        rendered.append([str(form.non_field_errors()),
+                         *[str(field.errors) for field in form]])
+    django_html, fast_html = rendered
+    assert fast_html == django_html
+    assert 'id="id_number_error"' in fast_html[0] + "".join(fast_html)
+    assert "&lt;错误&gt; &amp; &quot;引号&quot;" in fast_html[0]
+    assert "" in fast_html  # a field without errors renders nothing
