@@ -6,7 +6,7 @@ Search keys (`CustomerSearchTerm`) and the denormalised columns on `Customer`
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, F, Q, When
 from django.utils.translation import gettext_lazy as _
 
 from anju.accounts.models import Company, Project
@@ -35,6 +35,13 @@ class Tier(models.TextChoices):
     KEY = "key", _("key")
     ORDINARY = "ordinary", _("ordinary")
     POTENTIAL = "potential", _("potential")
+
+
+# The tier in force (set by hand, else computed by the rules) as SQL. The list's tier filter
+# and the index `customer_tier_in_force_idx` are built from this one expression, so the
+# database matches the filter to the index (an expression index instead of a stored column:
+# nothing has to write it, so no bulk insert — import, bench data — can leave it stale).
+TIER_IN_FORCE = Case(When(tier_override="", then=F("tier")), default=F("tier_override"))
 
 
 class IncomeBand(models.TextChoices):
@@ -105,6 +112,9 @@ class Customer(VersionedModel):
             models.Index(fields=["project", "-id"], name="customer_project_idx"),
             models.Index(fields=["company", "-id"], name="customer_company_idx"),
             models.Index(fields=["tier", "-id"], name="customer_tier_idx"),
+            # the list filtered by tier: its page (by id) and its capped count (not partial:
+            # PostgreSQL keeps statistics of an indexed expression for whole indexes only)
+            models.Index(TIER_IN_FORCE, F("id").desc(), name="customer_tier_in_force_idx"),
             models.Index(fields=["stage", "-id"], name="customer_stage_idx"),
             models.Index(fields=["last_contact_at", "id"], name="customer_last_contact_idx"),
             # duplicate candidates join customers on their name (merge engineer)
@@ -152,7 +162,11 @@ class CustomerSearchTerm(models.Model):
         PINYIN = "p", _("pinyin")
         INITIALS = "i", _("initials")
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE,
+    # No foreign-key constraint in the database: its check on every row (a parent-row lock)
+    # doubled the cost of writing terms, five a person, in an import. The rows are an index
+    # the services rewrite in the customer's own transaction; Django still deletes them
+    # with the customer (CASCADE), and the merge drops and rewrites them.
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, db_constraint=False,
                                  related_name="search_terms")
     kind = models.CharField(max_length=1, choices=Kind.choices)
     term = models.CharField(max_length=64)

@@ -20,6 +20,7 @@ from anju.core.audit import AuditEntry, audit_for_record
 from anju.core.registry import customer_sections
 
 from .models import (
+    TIER_IN_FORCE,
     ConsentRecord,
     Customer,
     CustomerNeed,
@@ -116,7 +117,9 @@ def customer_queryset(*, viewer: User, filters: dict | None = None) -> QuerySet[
     queryset = Customer.objects.visible_to(viewer).filter(merged_into__isnull=True)
     tier = filters.get("tier")
     if tier in Tier.values:
-        queryset = queryset.filter(Q(tier_override=tier) | Q(tier_override="", tier=tier))
+        # The very expression of `customer_tier_in_force_idx`, so the index serves it.
+        queryset = queryset.alias(tier_in_force_sql=TIER_IN_FORCE).filter(
+            tier_in_force_sql=tier)
     if filters.get("stage") in Stage.values:
         queryset = queryset.filter(stage=filters["stage"])
     tag_id = _as_int(filters.get("tag"))
