@@ -24,7 +24,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from django.db import connection, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
 from django.db.models import F
 from django.utils import timezone, translation
 
@@ -290,15 +290,22 @@ class RawInsert:
         self.pk_column = model._meta.pk.column
         self.postgresql = connection.vendor == "postgresql"
         # Per column: ("given", index, prep or None) / ("const", value) / ("now",).
-        # Plain text and integer columns need no preparation: their values are used as given.
-        plain = (models.CharField, models.IntegerField, models.ForeignKey, models.BooleanField)
+        # Plain text and integer columns need no preparation: their values are used as given;
+        # nor, for psycopg, which adapts them itself, the validated Decimal and date values
+        # (their preparation was a fifth of the writer's time).
+        plain: tuple[type, ...] = (models.CharField, models.IntegerField, models.ForeignKey,
+                                   models.BooleanField)
+        if self.postgresql:
+            plain += (models.DecimalField, models.DateField)
+        # the connection itself, not the thread-local proxy looked up on every value
+        real_connection = connections[DEFAULT_DB_ALIAS]
         self._slots: list[tuple] = []
         for field in self.fields:
             index = self.given.get(field.attname)
             if index is not None:
                 needs_prep = (not isinstance(field, plain) or isinstance(field, LookupHashField)
                               ) and field.name not in prepared
-                prep = functools.partial(field.get_db_prep_save, connection=connection)
+                prep = functools.partial(field.get_db_prep_save, connection=real_connection)
                 self._slots.append(("given", index, prep if needs_prep else None))
             elif getattr(field, "auto_now_add", False) or getattr(field, "auto_now", False):
                 self._slots.append(("now",))
