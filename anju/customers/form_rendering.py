@@ -8,6 +8,8 @@ HTML, character for character, as Django's own templates of the same names
 `{{ }}` does; any other template, or a request-bound render, goes to the templates.
 `anju/customers/tests/test_form_rendering.py` compares both on every form of the pages."""
 
+import html as stdlib_html
+
 from django.forms.renderers import DjangoTemplates
 from django.template.base import render_value_in_context
 from django.template.context import Context
@@ -18,12 +20,17 @@ _CONTEXT = Context(autoescape=True)
 
 
 def _out(value) -> str:
-    """What `{{ value }}` writes."""
+    """What `{{ value }}` writes (a plain string: neither localised nor converted, escaped
+    by the very call inside Django's `escape`)."""
+    if type(value) is str:
+        return stdlib_html.escape(value)
     return render_value_in_context(value, _CONTEXT)
 
 
 def _fmt(value) -> str:
     """What `{{ value|stringformat:'s' }}` writes."""
+    if type(value) is str:
+        return stdlib_html.escape(value)
     text = "%s" % (value,)  # noqa: UP031 -- the very formatting `stringformat` applies
     return text if isinstance(value, SafeData) else conditional_escape(text)
 

@@ -56,8 +56,9 @@ def _filter_form(request: HttpRequest, data: QueryDict | None = None) -> ListFil
     return ListFilterForm(
         data if any(key in data for key in (*selectors.FILTER_KEYS, "sort")) else None,
         tags=selectors.tag_choices(),
-        owners=selectors.owner_choices(viewer=user)[:300],
-        projects=Project.objects.visible_to(user).order_by("name")[:300],
+        # only what an <option> shows: a user row is wide (password, names, flags)
+        owners=selectors.owner_choices(viewer=user).only("id", "username", "display_name")[:300],
+        projects=Project.objects.visible_to(user).order_by("name").only("id", "name")[:300],
         renderer=FAST_RENDERER)
 
 

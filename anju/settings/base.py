@@ -140,6 +140,8 @@ AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "rules.permissions.ObjectPermissionBackend",
+    "anju.accounts.backends.ModelWithRoleBackend",
+    # sessions opened before ModelWithRoleBackend name this one
     "django.contrib.auth.backends.ModelBackend",
 ]
 PASSWORD_HASHERS = [
