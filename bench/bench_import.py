@@ -211,7 +211,7 @@ def _seed(existing: int) -> None:
     terms_for = functools.cache(search_terms_for)
     customers = RawInsert(Customer, CUSTOMER_FIELDS, prepared=("id_number",))
     phones = RawInsert(CustomerPhone, ("customer_id", "e164", "last4", "is_primary"))
-    terms = RawInsert(CustomerSearchTerm, ("customer_id", "kind", "term"))
+    terms = RawInsert(CustomerSearchTerm, ("customer_id", "kind", "term", "owner_id"))
     rng = random.Random(1)
     started = time.perf_counter()
     batch = 20_000
@@ -226,7 +226,8 @@ def _seed(existing: int) -> None:
                  "", "", "") for name, phone in zip(names, numbers, strict=True)])
             phones.insert([(pk, phone, phone[-4:], True)
                            for pk, phone in zip(ids, numbers, strict=True)])
-            terms.insert([(pk, kind, term) for pk, name in zip(ids, names, strict=True)
+            terms.insert([(pk, kind, term, org["user"])
+                          for pk, name in zip(ids, names, strict=True)
                           for kind, term in terms_for(name)])
         if (start + count) % 200_000 == 0 or start + count == existing:
             print(f"  seeded {start + count:,} existing customers "
@@ -362,7 +363,7 @@ def raw_ledger_rate(n: int) -> float:
         timezone.now())
     customers = RawInsert(Customer, CUSTOMER_FIELDS, prepared=("id_number",))
     phones = RawInsert(CustomerPhone, ("customer_id", "e164", "last4", "is_primary"))
-    terms = RawInsert(CustomerSearchTerm, ("customer_id", "kind", "term"))
+    terms = RawInsert(CustomerSearchTerm, ("customer_id", "kind", "term", "owner_id"))
     needs = RawInsert(CustomerNeed, ("customer_id", "budget_min_wan", "budget_max_wan",
                                      "area_min", "area_max", "notes"))
     with connection.cursor() as cursor:
@@ -376,7 +377,8 @@ def raw_ledger_rate(n: int) -> float:
             org["company"], org["project"], org["user"], name, "", None, "", "", phone, "", "",
             ""), now)))
         tables[phones].append(phones._row((pk, phone, phone[-4:], True), now))
-        tables[terms].extend(terms._row((pk, kind, term), now) for kind, term in terms_for(name))
+        tables[terms].extend(terms._row((pk, kind, term, org["user"]), now)
+                             for kind, term in terms_for(name))
         if rng.random() < 0.8:
             tables[needs].append(needs._row((pk, None, None, None, None, ""), now))
     start = time.perf_counter()

@@ -210,12 +210,13 @@ def generate(args) -> None:
         def terms():
             term_id = 0
             for index in range(size):
+                owner_id = consultants[owners[index]].pk
                 for kind, term in terms_for(names[index]):
                     term_id += 1
-                    yield (term_id, index + 1, kind, term)
+                    yield (term_id, index + 1, kind, term, owner_id)
 
-        writer.write("customers_customersearchterm", ["id", "customer_id", "kind", "term"],
-                     terms())
+        writer.write("customers_customersearchterm",
+                     ["id", "customer_id", "kind", "term", "owner_id"], terms())
 
         def interactions():
             row_rng = random.Random(2)

@@ -63,17 +63,20 @@ def search_terms_for(name: str) -> list[tuple[str, str]]:
     return list(terms)
 
 
-def search_term_rows(customer_id: int, name: str) -> list[CustomerSearchTerm]:
+def search_term_rows(customer_id: int, name: str, owner_id: int | None
+                     ) -> list[CustomerSearchTerm]:
     """Unsaved rows for bulk_create (the import writes many customers at once)."""
-    return [CustomerSearchTerm(customer_id=customer_id, kind=kind, term=term)
+    return [CustomerSearchTerm(customer_id=customer_id, kind=kind, term=term, owner_id=owner_id)
             for kind, term in search_terms_for(name)]
 
 
 def customer_terms_rebuild(*, customers: Iterable[Customer]) -> None:
-    """Replaces the search terms of these customers (call inside the writing transaction)."""
+    """Replaces the search terms of these customers (call inside the writing transaction,
+    after a change of name or owner)."""
     customers = list(customers)
     if not customers:
         return
     CustomerSearchTerm.objects.filter(customer__in=customers).delete()
-    rows = [row for customer in customers for row in search_term_rows(customer.pk, customer.name)]
+    rows = [row for customer in customers
+            for row in search_term_rows(customer.pk, customer.name, customer.owner_id)]
     CustomerSearchTerm.objects.bulk_create(rows, batch_size=2000)

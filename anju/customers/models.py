@@ -170,13 +170,20 @@ class CustomerSearchTerm(models.Model):
                                  related_name="search_terms")
     kind = models.CharField(max_length=1, choices=Kind.choices)
     term = models.CharField(max_length=64)
+    # The customer's owner, copied (rewritten with the terms whenever the owner changes), so
+    # a consultant's search reads only their own people's terms, in index order.
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
+                              blank=True, db_constraint=False, db_index=False,
+                              related_name="+")
 
     class Meta:
-        # Two indexes only (besides the primary key): an import writes about five of these
-        # rows a person, and each index costs as much as the row. The customer index (the
-        # foreign key's) serves rewrites and merges; this one the search.
+        # Few indexes: an import writes about six of these rows a person, and each index
+        # costs about as much as the row. The customer index (the foreign key's) serves
+        # rewrites and merges; the other two the search, for everyone and per owner.
         indexes = [models.Index(fields=["kind", "term", "customer"],
-                                name="customer_search_kind_term_idx")]
+                                name="customer_search_kind_term_idx"),
+                   models.Index(fields=["kind", "owner", "term", "customer"],
+                                name="customer_search_owner_term_idx")]
 
     def __str__(self) -> str:
         return self.term

@@ -25,7 +25,7 @@ from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
 
 from anju.core.crypto import lookup_hash
 from anju.core.normalise import normalise_id_number, normalise_phone
-from anju.core.scoping import Principal
+from anju.core.scoping import Level, Principal
 
 from .indexing import FRAGMENT_MAX, normalise_query_text, prefix_successor
 from .models import Customer, CustomerPhone, CustomerSearchTerm
@@ -185,6 +185,10 @@ def _prefix_search(viewer: Principal, kind: str, prefix: str, limit: int,
     matched_on, rank = ((MatchedOn.PINYIN, Rank.PINYIN) if kind == Kind.PINYIN
                         else (MatchedOn.INITIALS, Rank.INITIALS))
     visible = _visible(viewer)
+    owners = _owners_in_scope(viewer)
+    if owners is not None:
+        return _owned_prefix_search(visible, kind, prefix, owners, limit, exclude, matched_on,
+                                    rank)
     hits: list[SearchHit] = []
     seen = set(exclude)
     batch, read, after = limit + 8, 0, None
@@ -207,6 +211,42 @@ def _prefix_search(viewer: Principal, kind: str, prefix: str, limit: int,
         after = page[-1]
         batch = min(batch * 4, TERM_BATCH_MAX)
     return hits
+
+
+def _owners_in_scope(viewer: Principal) -> set[int] | None:
+    """The owners whose customers are all this viewer sees, for viewers who see by owner
+    (their own, their team's); None for wider scopes."""
+    scope = viewer.data_scope()
+    if scope.level == Level.OWN:
+        return {scope.user_id} if scope.user_id else set()
+    if scope.level == Level.TEAM:
+        return set(scope.team_member_ids) | ({scope.user_id} if scope.user_id else set())
+    return None
+
+
+def _owned_prefix_search(visible: QuerySet[Customer], kind: str, prefix: str,
+                         owners: set[int], limit: int, exclude: set[int], matched_on: str,
+                         rank: int) -> list[SearchHit]:
+    """The prefix range of these owners' terms only (the (kind, owner, term) index): a
+    consultant's page is read straight off the index, however many others share the
+    initials. The customers are still checked against the scope."""
+    if not owners:
+        return []
+    terms = (CustomerSearchTerm.objects.filter(_term_range(kind, prefix), owner_id__in=owners)
+             .exclude(customer_id__in=list(exclude))
+             .order_by("term", "customer_id").values_list("customer_id", flat=True))
+    wanted: dict[int, None] = {}
+    batch, offset = limit + 8, 0
+    while len(wanted) < limit:  # a customer may hold several terms of the range (曾: z…, c…)
+        page = list(terms[offset:offset + batch])
+        wanted.update(dict.fromkeys(page))
+        if len(page) < batch:
+            break
+        offset += batch
+    chosen = list(wanted)[:limit]
+    found = {customer.pk: customer for customer in visible.filter(pk__in=chosen)}
+    return [SearchHit(customer=found[pk], matched_on=matched_on, rank=rank)
+            for pk in chosen if pk in found]
 
 
 def _term_page(kind: str, prefix: str, after: tuple[str, int] | None, size: int

@@ -330,7 +330,7 @@ def customer_update(*, actor: User, customer: Customer | int, expected_version: 
         raise ValidationError(errors)
     updated = update_versioned(Customer, pk=current.pk, expected_version=expected_version,
                                changes=values)
-    if "name" in values and values["name"] != current.name:
+    if updated.name != current.name or updated.owner_id != current.owner_id:
         customer_terms_rebuild(customers=[updated])
     if not Customer.objects.visible_to(actor).filter(pk=updated.pk).exists():
         raise ValidationError({"owner": _("You would not be able to see this customer: "

@@ -142,7 +142,8 @@ class ChunkWriter:
         self.customer_insert = RawInsert(Customer, CUSTOMER_FIELDS, prepared=("id_number",))
         self.phone_insert = RawInsert(CustomerPhone, ("customer_id", "e164", "last4",
                                                       "is_primary"))
-        self.term_insert = RawInsert(CustomerSearchTerm, ("customer_id", "kind", "term"))
+        self.term_insert = RawInsert(CustomerSearchTerm, ("customer_id", "kind", "term",
+                                                          "owner_id"))
         self.need_insert = RawInsert(CustomerNeed, ("customer_id", "budget_min_wan",
                                                     "budget_max_wan", "area_min", "area_max",
                                                     "notes"))
@@ -223,7 +224,7 @@ class ChunkWriter:
             return {row[0] for row in cursor.fetchall()}
 
     def _create(self, fresh: list[tuple]) -> None:
-        job_values = self.job_values
+        job_values, owner_id = self.job_values, self.owner_id
         ids = self.customer_insert.insert_returning_ids(
             [job_values + row[0] for row in fresh])
         phone_rows = []
@@ -236,7 +237,7 @@ class ChunkWriter:
             for phone in phones:
                 phone_rows.append((pk, phone, phone[-4:], primary))
                 primary = False
-            term_rows.extend([(pk, kind, term) for kind, term in terms])
+            term_rows.extend([(pk, kind, term, owner_id) for kind, term in terms])
             unknown = None
             if projects:
                 project_ids, unknown = self._project_ids(projects)

@@ -17,6 +17,7 @@ from anju.customers.search import (
     Rank,
     customer_search,
 )
+from anju.customers.services import customer_update
 
 pytestmark = pytest.mark.django_db
 
@@ -244,24 +245,45 @@ def test_queries_per_search_are_constant(people, make_customer, zhang, query, ex
 
 # --- a viewer who sees few of many people sharing the initials -----------------------------
 
+def _sharing_zs(org, people, make_customer):
+    given = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚"
+    theirs = [make_customer("张" + "三思森松"[index % 4] + given[index % len(given)],
+                            owner=people["consultant_b"], project=org["b"])
+              for index in range(90)]
+    mine = [make_customer(name, owner=people["consultant"]) for name in ("赵四", "张三丰", "周思")]
+    return theirs, mine
+
+
 @pytest.mark.parametrize(("batch_max", "max_rows"), [(4000, 20_000), (8, 40), (8, 8)])
-def test_a_consultant_finds_their_own_among_many_sharing_the_initials(
-        people, make_customer, monkeypatch, batch_max, max_rows):
-    """The term index is read in rounds and checked against the scope; past MAX_TERM_ROWS the
-    rest comes from one join. Every way finds the consultant's own people, in index order,
-    each once, and nobody else's."""
+def test_a_project_viewer_finds_their_project_s_people_among_many_sharing_the_initials(
+        org, people, make_customer, monkeypatch, batch_max, max_rows):
+    """For scopes wider than owners, the term index is read in rounds and checked against the
+    scope; past MAX_TERM_ROWS the rest comes from one join. Every way finds the project's
+    people, in index order, each once, and nobody else's."""
     from anju.customers import search
 
     monkeypatch.setattr(search, "TERM_BATCH_MAX", batch_max)
     monkeypatch.setattr(search, "MAX_TERM_ROWS", max_rows)
-    consultant, peer = people["consultant"], people["peer"]
-    given = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚"
-    theirs = [make_customer("张" + "三思森松"[index % 4] + given[index % len(given)],
-                            owner=peer) for index in range(90)]
-    mine = [make_customer(name, owner=consultant) for name in ("赵四", "张三丰", "周思")]
-    hits = customer_search(viewer=consultant, query="zs", limit=20)
+    _theirs, mine = _sharing_zs(org, people, make_customer)
+    hits = customer_search(viewer=people["marketing"], query="zs", limit=20)  # project a
     assert [hit.customer.pk for hit in hits] == [mine[0].pk, mine[2].pk, mine[1].pk]
     assert {hit.matched_on for hit in hits} == {MatchedOn.INITIALS}
     assert len(customer_search(viewer=people["admin"], query="zs", limit=200)) == 93
-    assert {hit.customer.pk for hit in customer_search(viewer=peer, query="zs", limit=200)
+
+
+def test_a_consultant_s_initials_come_from_their_own_terms_and_follow_a_reassignment(
+        org, people, make_customer):
+    theirs, mine = _sharing_zs(org, people, make_customer)
+    consultant, other = people["consultant"], people["consultant_b"]
+    hits = customer_search(viewer=consultant, query="zs", limit=20)
+    assert [hit.customer.pk for hit in hits] == [mine[0].pk, mine[2].pk, mine[1].pk]
+    assert {hit.customer.pk for hit in customer_search(viewer=other, query="zs", limit=200)
             } == {customer.pk for customer in theirs}
+    assert customer_search(viewer=people["peer"], query="zs") == []  # sees own people only
+    customer = mine[1]
+    customer_update(actor=people["admin"], customer=customer,
+                    expected_version=customer.version, owner=other, project=org["b"])
+    assert [hit.customer.pk for hit in customer_search(viewer=consultant, query="zs")] == [
+        mine[0].pk, mine[2].pk]
+    assert customer.pk in {hit.customer.pk for hit in customer_search(
+        viewer=other, query="zs", limit=200)}

@@ -34,7 +34,8 @@ def ledger(org, people):
                       last4=phone_last4(customer.primary_phone), is_primary=True)
         for customer in customers])
     CustomerSearchTerm.objects.bulk_create(
-        [row for customer in customers for row in search_term_rows(customer.pk, customer.name)],
+        [row for customer in customers for row in search_term_rows(customer.pk, customer.name,
+                                                              customer.owner_id)],
         batch_size=5000)
     with connection.cursor() as cursor:
         for table in TABLES:
