@@ -90,6 +90,10 @@ DUPLICATE_409 = OpenApiResponse(DuplicateResponseSerializer,
                                 description="The person is already in the ledger.")
 
 
+# The latest interactions in the 360° answer (as before the pages' shorter first page);
+# `/customers/{id}/interactions/` pages through all of them.
+API_TIMELINE = 50
+
 class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
                       mixins.CreateModelMixin, mixins.UpdateModelMixin, ScopedGenericViewSet):
     """Customers in the caller's data scope; merged-away records are not listed."""
@@ -134,7 +138,8 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     def retrieve(self, request: Request, *args, **kwargs) -> Response:
         """The 360° data: identity (masked), phones, needs, tags, household, consent history,
         latest interactions, change history (auditors) and other apps' sections."""
-        data = selectors.customer_get_360(viewer=request.user, pk=kwargs.get("pk"))
+        data = selectors.customer_get_360(viewer=request.user, pk=kwargs.get("pk"),
+                                          timeline_size=API_TIMELINE)
         return Response(Customer360Serializer(data, context=self.get_serializer_context()).data)
 
     def _detail(self, customer: Customer) -> Response:

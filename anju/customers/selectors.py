@@ -36,7 +36,7 @@ from .models import (
 
 PAGE_SIZE = 50
 COUNT_CAP = 10_000
-TIMELINE_LIMIT = 50
+TIMELINE_PAGE = 20  # the 360° page's first page of interactions; older ones by keyset
 SORTS = {
     # key: (fields to order by, descending?)
     "-id": ("id",),
@@ -245,11 +245,25 @@ def customer_list(*, viewer: User, filters: dict | None = None, sort: str = "-id
             tag_names.setdefault(customer_id, []).append(name)
     count = capped = None
     if with_count:
-        count = base.order_by().values("pk")[: COUNT_CAP + 1].count()
-        capped = count > COUNT_CAP
-        count = min(count, COUNT_CAP)
+        count, capped = _capped_count(base)
     return CustomerPage(rows=rows, next_cursor=next_cursor, sort=sort, count=count,
                         count_capped=bool(capped), filters=filters, tag_names=tag_names)
+
+
+def _capped_count(queryset: QuerySet[Customer]) -> tuple[int, bool]:
+    count = queryset.order_by().values("pk")[: COUNT_CAP + 1].count()
+    return min(count, COUNT_CAP), count > COUNT_CAP
+
+
+def customer_list_count(*, viewer: User, filters: dict | None = None) -> CustomerPage:
+    """The count of the filtered list alone (capped at COUNT_CAP), as an empty page whose
+    `count_label` the page shows: the list page asks for it after its rows, so the rows do not
+    wait for a count of up to 10,001 customers."""
+    filters = {key: value for key, value in (filters or {}).items()
+               if key in FILTER_KEYS and value not in (None, "")}
+    count, capped = _capped_count(customer_queryset(viewer=viewer, filters=filters))
+    return CustomerPage(rows=[], next_cursor=None, sort="-id", count=count,
+                        count_capped=capped, filters=filters)
 
 
 def customer_export_rows(*, viewer: User, filters: dict | None = None, sort: str = "-id"):
@@ -280,15 +294,39 @@ class Customer360:
     household: list[HouseholdMember]
     consents: list[ConsentRecord]
     interactions: list[Interaction]
+    timeline_next: str | None  # cursor of the older interactions, None when all are shown
     audit: list[AuditEntry]
     sections: list[dict]
     interested_projects: list
 
 
-def customer_get_360(*, viewer: User, pk: Any, timeline_limit: int = TIMELINE_LIMIT
+@dataclass
+class TimelinePage:
+    interactions: list[Interaction]
+    next_cursor: str | None
+
+
+def interaction_timeline(*, customer: Customer, cursor: str | None = None,
+                         page_size: int = TIMELINE_PAGE) -> TimelinePage:
+    """One page of a customer's interactions, most recent first, older than `cursor` (a page's
+    `next_cursor`); one query. The caller has checked that the viewer sees the customer."""
+    rows = customer.interactions.select_related("user", "project").order_by("-occurred_at",
+                                                                             "-id")
+    values = _decode_cursor(cursor) if cursor else None
+    if values and len(values) == 2:
+        moment, pk = _as_datetime(values[0]), _as_int(values[1])
+        if moment is not None and pk is not None:
+            rows = rows.filter(Q(occurred_at__lt=moment) | Q(occurred_at=moment, id__lt=pk))
+    page = list(rows[:page_size + 1])
+    next_cursor = (_encode_cursor([page[page_size - 1].occurred_at, page[page_size - 1].pk])
+                   if len(page) > page_size else None)
+    return TimelinePage(interactions=page[:page_size], next_cursor=next_cursor)
+
+
+def customer_get_360(*, viewer: User, pk: Any, timeline_size: int = TIMELINE_PAGE
                      ) -> Customer360:
     """Everything the 360° page shows, in a constant number of queries whatever the number of
-    interactions (the timeline is limited, most recent first)."""
+    interactions (the timeline's first page, most recent first; older ones page by page)."""
     customer = customer_get(viewer=viewer, pk=pk, with_need=True)
     if customer.merged_into_id:
         raise Http404
@@ -301,8 +339,7 @@ def customer_get_360(*, viewer: User, pk: Any, timeline_limit: int = TIMELINE_LI
                 .order_by("tag__dimension__order", "tag__name"))
     household = list(customer.household.select_related("related_customer").order_by("id"))
     consents = list(customer.consents.select_related("recorded_by")[:10])
-    interactions = list(customer.interactions.select_related("user", "project")
-                        .order_by("-occurred_at", "-id")[:timeline_limit])
+    timeline = interaction_timeline(customer=customer, page_size=timeline_size)
     interested = list(customer.interested_projects.all())
     try:
         audit = audit_for_record(viewer=viewer, obj=customer, limit=50)
@@ -312,7 +349,8 @@ def customer_get_360(*, viewer: User, pk: Any, timeline_limit: int = TIMELINE_LI
     for section in customer_sections.for_user(viewer):
         sections.append({"section": section, "context": section.get_context(customer, viewer)})
     return Customer360(customer=customer, phones=phones, need=need, tags=tags,
-                       household=household, consents=consents, interactions=interactions,
+                       household=household, consents=consents,
+                       interactions=timeline.interactions, timeline_next=timeline.next_cursor,
                        audit=audit, sections=sections, interested_projects=interested)
 
 

@@ -6,6 +6,7 @@ from . import views  # noqa: E402
 # The ledger's own pages (ledger engineer); other areas append their routes below.
 urlpatterns: list = [
     path("", views.customer_list, name="list"),
+    path("count/", views.customer_count, name="count"),
     path("new/", views.customer_create, name="create"),
     path("today/", views.today, name="today"),
     path("export/", views.customer_export, name="export"),
@@ -16,6 +17,7 @@ urlpatterns: list = [
     path("<int:pk>/", views.customer_detail, name="detail"),
     path("<int:pk>/edit/", views.customer_edit, name="edit"),
     path("<int:pk>/interactions/", views.interaction_create, name="interaction-create"),
+    path("<int:pk>/timeline/", views.customer_timeline, name="timeline"),
     path("<int:pk>/phones/", views.phone_add, name="phone-add"),
     path("<int:pk>/phones/<int:phone_id>/", views.phone_change, name="phone-change"),
     path("<int:pk>/tags/", views.tags_set, name="tags"),

@@ -74,9 +74,9 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     form = _filter_form(request)
     sort = request.GET.get("sort") or "-id"
     cursor = request.GET.get("cursor") or None
+    # the count comes after the rows, from customer_count (htmx), so they do not wait for it
     page = selectors.customer_list(viewer=request.user, filters=form.filters(), sort=sort,
-                                   cursor=cursor, with_count=not cursor,
-                                   columns=selectors.LIST_COLUMNS)
+                                   cursor=cursor, columns=selectors.LIST_COLUMNS)
     query = _filter_query(request)
     context = {"form": form, "page": page, "query": query,
                "saved_filters": selectors.saved_filters(user=request.user),
@@ -85,6 +85,14 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     if _is_htmx(request) and cursor:
         return render(request, "customers/_list_rows.html", context)
     return render(request, "customers/list.html", context)
+
+
+@login_required
+@require_GET
+def customer_count(request: HttpRequest) -> HttpResponse:
+    page = selectors.customer_list_count(viewer=request.user,
+                                         filters=_filter_form(request).filters())
+    return render(request, "customers/_list_count.html", {"page": page})
 
 
 @login_required
@@ -277,6 +285,18 @@ def _detail_context(request: HttpRequest, pk: int) -> dict:
 @require_GET
 def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "customers/detail.html", _detail_context(request, pk))
+
+
+@login_required
+@require_GET
+def customer_timeline(request: HttpRequest, pk: int) -> HttpResponse:
+    """Older interactions of the 360° timeline, after the "older" button's cursor."""
+    customer = selectors.customer_get(viewer=request.user, pk=pk)
+    page = selectors.interaction_timeline(customer=customer,
+                                          cursor=request.GET.get("cursor") or None)
+    return render(request, "customers/_timeline_page.html",
+                  {"customer": customer, "interactions": page.interactions,
+                   "next_cursor": page.next_cursor})
 
 
 def _customer_action(request: HttpRequest, pk: int, action, *, partial: str,

@@ -1,4 +1,5 @@
 import datetime
+import re
 
 import pytest
 from django.db import connection
@@ -43,6 +44,22 @@ def test_list_filters_and_keyset_pages(people, make_customer, client_for):
     assert not {r.pk for r in page.rows} & {r.pk for r in second.context["page"].rows}
     by_name = client.get(reverse("customers:list"), {"sort": "name"}).context["page"]
     assert [r.name for r in by_name.rows] == sorted(r.name for r in by_name.rows)
+
+
+def test_list_count_comes_after_the_rows_for_the_same_filters_and_scope(
+        people, make_customer, client_for):
+    for index in range(7):
+        make_customer(f"客户{index}", owner=people["consultant"],
+                      stage="buyer" if index % 2 else "potential")
+    make_customer("别人的", owner=people["peer"], stage="buyer")
+    client = client_for(people["consultant"])
+    body = client.get(reverse("customers:list"), {"stage": "buyer"}).content.decode()
+    count_url = reverse("customers:count") + "?stage=buyer"
+    assert f'hx-get="{count_url}"' in body and 'hx-trigger="load"' in body
+    fragment = client.get(count_url).content.decode()
+    assert 'id="customer-count"' in fragment and ">3<" in fragment  # the peer's is not counted
+    assert ">8<" in client_for(people["manager"]).get(reverse("customers:count")).content.decode()
+    assert client.get(reverse("customers:count"), {"stage": "no-such"}).status_code == 200
 
 
 def _queries(client, url, params=None):
@@ -162,6 +179,39 @@ def test_detail_query_count_constant_with_200_interactions(people, make_customer
                     occurred_at=now - datetime.timedelta(hours=index), outcome=f"第{index}次")
         for index in range(200)])
     assert _queries(client, url) == few
+
+
+def test_timeline_shows_the_latest_and_pages_back_to_the_first(people, make_customer,
+                                                                client_for):
+    customer = make_customer("张三", owner=people["consultant"])
+    now = timezone.now()
+    # 45 interactions, two of them at the very same moment as others (ties are kept apart)
+    Interaction.objects.bulk_create([
+        Interaction(customer=customer, user=people["consultant"], kind="call",
+                    occurred_at=now - datetime.timedelta(hours=index // 2 * 2),
+                    outcome=f"第{index:02d}次")
+        for index in range(45)])
+    client = client_for(people["consultant"])
+    body = client.get(reverse("customers:detail", args=[customer.pk])).content.decode()
+    seen = re.findall(r"<div>(第\d\d次)</div>", body)
+    assert len(seen) == 20 and 'id="timeline-more"' in body and "更早的跟进记录" in body
+    for _page in range(5):
+        cursor = re.search(r'hx-get="[^"]*timeline/\?cursor=([^"]+)"', body)
+        if cursor is None:
+            break
+        body = client.get(reverse("customers:timeline", args=[customer.pk]),
+                          {"cursor": cursor.group(1)}, HTTP_HX_REQUEST="true").content.decode()
+        seen += re.findall(r"<div>(第\d\d次)</div>", body)
+    # most recent first; at the same moment, the one logged last first
+    assert seen == [f"第{index:02d}次" for index in sorted(range(45),
+                                                          key=lambda i: (i // 2, -i))]
+    assert 'id="timeline-more"' not in body
+    # someone who does not see the customer does not see their timeline either
+    other = client_for(people["consultant_b"]).get(
+        reverse("customers:timeline", args=[customer.pk]))
+    assert other.status_code == 404
+    assert client.get(reverse("customers:timeline", args=[customer.pk]),
+                      {"cursor": "not-a-cursor"}).status_code == 200
 
 
 def test_interaction_form_htmx(people, make_customer, consultant_client):
