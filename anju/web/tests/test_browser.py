@@ -65,3 +65,28 @@ def test_menu_collapses_on_a_phone(page_for):
     page.wait_for_timeout(300)
     assert page.get_attribute("#nav-toggle", "aria-expanded") == "true"
     assert page.evaluate("document.getElementById('sidenav').getBoundingClientRect().left") >= 0
+
+
+def test_customer_list_count_and_older_interactions_load_by_htmx(page_for, consultant):
+    import datetime
+
+    from django.utils import timezone
+
+    from anju.customers.models import Customer, Interaction
+
+    project = consultant.projects.first()
+    customers = [Customer.objects.create(company=project.company, project=project,
+                                         owner=consultant, name=f"客户{index}")
+                 for index in range(3)]
+    now = timezone.now()
+    Interaction.objects.bulk_create([
+        Interaction(customer=customers[0], user=consultant, kind="call", outcome=f"第{index}次",
+                    occurred_at=now - datetime.timedelta(hours=index)) for index in range(25)])
+    page = page_for("/customers/")
+    page.wait_for_selector("#customer-count:has-text('3')", timeout=10_000)
+    page.goto(page.url.split("/customers/")[0] + f"/customers/{customers[0].pk}/")
+    assert page.locator(".timeline li.interaction").count() == 20
+    page.click("#timeline-more a")
+    page.wait_for_function("document.querySelectorAll('.timeline li.interaction').length == 25")
+    assert page.locator("#timeline-more").count() == 0
+    assert page.csp_errors == []
