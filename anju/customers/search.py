@@ -138,10 +138,12 @@ def _number_search(viewer: Principal, text: str, limit: int) -> list[SearchHit] 
     return None
 
 
-def _term_range(kind: str, prefix: str) -> Q:
-    condition = Q(kind=kind, term__gte=prefix)
+def _term_range(kind: str, prefix: str, *, start: str | None = None, via: str = "") -> Q:
+    """Terms of `kind` that start with `prefix`, from `start` (default: the prefix itself) on;
+    `via` is the path to the term row from the queried model ("search_terms__")."""
+    condition = Q(**{f"{via}kind": kind, f"{via}term__gte": prefix if start is None else start})
     upper = prefix_successor(prefix)
-    return condition & Q(term__lt=upper) if upper is not None else condition
+    return condition & Q(**{f"{via}term__lt": upper}) if upper is not None else condition
 
 
 def _name_search(viewer: Principal, raw: str, compact: str, limit: int,
@@ -258,11 +260,8 @@ def _term_page(kind: str, prefix: str, after: tuple[str, int] | None, size: int
         condition = _term_range(kind, prefix)
     else:
         term, pk = after
-        condition = Q(kind=kind, term__gte=term) & (
+        condition = _term_range(kind, prefix, start=term) & (
             Q(term__gt=term) | Q(customer_id__gt=pk))
-        upper = prefix_successor(prefix)
-        if upper is not None:
-            condition &= Q(term__lt=upper)
     return (CustomerSearchTerm.objects.filter(condition)
             .order_by("term", "customer_id").values_list("term", "customer_id")[:size])
 
@@ -272,10 +271,7 @@ def _prefix_join(visible: QuerySet[Customer], kind: str, prefix: str,
                  rank: int) -> list[SearchHit]:
     """The rest of a prefix probe past `after` as one join of scoped customers and terms: for
     a viewer who sees few customers, the database starts from them."""
-    condition = Q(search_terms__kind=kind, search_terms__term__gte=prefix)
-    upper = prefix_successor(prefix)
-    if upper is not None:
-        condition &= Q(search_terms__term__lt=upper)
+    condition = _term_range(kind, prefix, via="search_terms__")
     if after is not None:
         condition &= (Q(search_terms__term__gt=after[0])
                       | Q(search_terms__term=after[0], pk__gt=after[1]))

@@ -215,6 +215,12 @@ LIST_COLUMNS = ("id", "name", "primary_phone", "tier", "tier_override", "stage",
                 "owner__display_name", "project__id", "project__name")
 
 
+def _given_filters(filters: dict | None) -> dict:
+    """The list's filters that were given a value (unknown keys dropped)."""
+    return {key: value for key, value in (filters or {}).items()
+            if key in FILTER_KEYS and value not in (None, "")}
+
+
 def customer_list(*, viewer: User, filters: dict | None = None, sort: str = "-id",
                   cursor: str | None = None, page_size: int = PAGE_SIZE,
                   with_count: bool = False, columns: tuple[str, ...] | None = None
@@ -222,8 +228,7 @@ def customer_list(*, viewer: User, filters: dict | None = None, sort: str = "-id
     """One keyset page of the viewer's customers: owner, project and tag names fetched with
     the page in a fixed number of queries; `with_count` counts at most COUNT_CAP rows.
     `columns` (e.g. LIST_COLUMNS) limits the customer, owner and project columns loaded."""
-    filters = {key: value for key, value in (filters or {}).items()
-               if key in FILTER_KEYS and value not in (None, "")}
+    filters = _given_filters(filters)
     sort = sort if sort in SORTS else "-id"
     base = customer_queryset(viewer=viewer, filters=filters)
     queryset = base
@@ -259,8 +264,7 @@ def customer_list_count(*, viewer: User, filters: dict | None = None) -> Custome
     """The count of the filtered list alone (capped at COUNT_CAP), as an empty page whose
     `count_label` the page shows: the list page asks for it after its rows, so the rows do not
     wait for a count of up to 10,001 customers."""
-    filters = {key: value for key, value in (filters or {}).items()
-               if key in FILTER_KEYS and value not in (None, "")}
+    filters = _given_filters(filters)
     count, capped = _capped_count(customer_queryset(viewer=viewer, filters=filters))
     return CustomerPage(rows=[], next_cursor=None, sort="-id", count=count,
                         count_capped=capped, filters=filters)
