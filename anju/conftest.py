@@ -81,10 +81,29 @@ def org(db):
     }
 
 
+def ensure_seeded_roles() -> None:
+    """Re-seed the roles the migrations seed: a transactional test's flush empties the table,
+    and pytest-django runs those tests last, so later ones would find no roles."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from anju.accounts.models import Role
+
+    if Role.objects.exists():
+        return
+    for name, function in (("0002_seed_roles", "seed_roles"),
+                           ("0005_sales_rights", "grant_sales_rights")):
+        module = import_module(f"anju.accounts.migrations.{name}")
+        getattr(module, function)(apps, None)
+
+
 @pytest.fixture
 def make_user(db):
     """`make_user(username, role_code, projects=..., companies=..., **fields)`."""
     from anju.accounts.models import Role, User
+
+    ensure_seeded_roles()
 
     def make(username, role_code, *, projects=(), companies=(), password=TEST_PASSWORD,
              **extra):

@@ -9,9 +9,11 @@ from anju.accounts import api as accounts_api
 from anju.core import api as core_api
 from anju.core.api.schema import AnjuSwaggerView
 from anju.customers import api as customers_api
+from anju.property import api as property_api
+from anju.sales import api as sales_api
 
 api_router = DefaultRouter()
-for app_api in (core_api, accounts_api, customers_api):
+for app_api in (core_api, accounts_api, customers_api, property_api, sales_api):
     app_api.register(api_router)
 
 urlpatterns = [
@@ -19,6 +21,8 @@ urlpatterns = [
     path("accounts/", include("anju.accounts.urls")),
     path("core/", include("anju.core.urls")),
     path("customers/", include("anju.customers.urls")),
+    path("property/", include("anju.property.urls")),
+    path("sales/", include("anju.sales.urls")),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include(api_router.urls)),

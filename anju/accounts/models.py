@@ -90,6 +90,10 @@ class Role(models.Model):
     can_read_audit = models.BooleanField(_("may read the audit trail"), default=False)
     can_edit_organisation = models.BooleanField(_("may edit companies and projects"),
                                                 default=False)
+    can_control_sales = models.BooleanField(
+        _("may lock and release units (sales control) and edit inventory"), default=False)
+    can_approve_deals = models.BooleanField(
+        _("may approve discounts, cancellations and swaps"), default=False)
 
     class Meta:
         ordering = ["id"]
@@ -176,7 +180,7 @@ class User(AbstractUser):
         return self.display_name or self.username
 
     RIGHTS = ("unmask", "export", "approve_exports", "manage_users", "read_audit",
-              "edit_organisation")
+              "edit_organisation", "control_sales", "approve_deals")
 
     def may(self, right: str) -> bool:
         """Whether this user holds one of the role rights named in RIGHTS."""

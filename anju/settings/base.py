@@ -47,6 +47,8 @@ INSTALLED_APPS = [
     "anju.core",
     "anju.accounts",
     "anju.customers",
+    "anju.property",
+    "anju.sales",
     "anju.web",
 ]
 

@@ -1,0 +1,7 @@
+"""The property API: viewsets registered on the site's router."""
+
+from rest_framework.routers import BaseRouter
+
+
+def register(router: BaseRouter) -> None:
+    pass

@@ -1,0 +1,1 @@
+"""What the sales app contributes to the shell: menu entries, 360° sections, demo steps."""
