@@ -1,0 +1,1 @@
+"""What deals contribute to the shell (menu, 360° sections, demo step)."""

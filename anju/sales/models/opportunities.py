@@ -1,0 +1,1 @@
+"""Sales models: opportunities."""
