@@ -14,6 +14,7 @@ Entries are sorted by `(order, key)`, so the result never depends on import orde
 registered twice raises `DuplicateKeyError` (two apps claiming one slot is a bug, not a
 preference). `for_user(user)` keeps the entries whose `visible(user)` is true."""
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from threading import RLock
@@ -129,6 +130,11 @@ class Section:
     template_name: str = ""
     context: Callable[[Any, Any], dict] | None = None
     visible: Visible = always
+
+    def __post_init__(self) -> None:
+        # the key is a URL segment: the page loads each section from /sections/<key>/
+        if not re.fullmatch(r"[-a-zA-Z0-9_]+", self.key):
+            raise ValueError(f"section key {self.key!r} must be a slug (letters, digits, - _)")
 
     def is_visible(self, user: Any) -> bool:
         return bool(self.visible(user))

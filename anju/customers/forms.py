@@ -98,10 +98,9 @@ class TagsForm(forms.Form):
                                           widget=forms.CheckboxSelectMultiple)
 
     def __init__(self, *args, groups=(), **kwargs):
+        """`groups`: (dimension name, [(tag id, tag name), …]) pairs."""
         super().__init__(*args, **kwargs)
-        self.fields["tags"].choices = [
-            (str(dimension.name), [(tag.pk, tag.name) for tag in tags])
-            for dimension, tags in groups]
+        self.fields["tags"].choices = list(groups)
 
 
 class NeedForm(forms.Form):
@@ -169,13 +168,13 @@ class ListFilterForm(forms.Form):
         ("-id", _("newest first")), ("name", _("name")), ("-last_contact", _("last contact")),
         ("last_contact", _("longest without contact"))])
 
-    def __init__(self, *args, tags=(), owners=(), projects=(), **kwargs):
+    def __init__(self, *args, choices=None, **kwargs):
+        """`choices`: a `selectors.ListChoices` (tags by dimension, owners, projects)."""
         super().__init__(*args, **kwargs)
-        self.fields["tag"].choices = [("", _("any")), *[
-            (str(dimension.name), [(tag.pk, tag.name) for tag in dimension_tags])
-            for dimension, dimension_tags in tags]]
-        self.fields["owner"].choices = [("", _("any")), *[(u.pk, str(u)) for u in owners]]
-        self.fields["project"].choices = [("", _("any")), *[(p.pk, p.name) for p in projects]]
+        any_ = [("", _("any"))]
+        self.fields["tag"].choices = any_ + (list(choices.tags) if choices else [])
+        self.fields["owner"].choices = any_ + (list(choices.owners) if choices else [])
+        self.fields["project"].choices = any_ + (list(choices.projects) if choices else [])
 
     def filters(self) -> dict:
         if not self.is_bound:

@@ -5,19 +5,21 @@ counts at most COUNT_CAP rows ("10,000+"), so a page costs the same at row 10 an
 
 import base64
 import datetime
+import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, FilteredRelation, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from anju.accounts.models import Team, User
+from anju.accounts.models import Project, Team, User
 from anju.core.audit import AuditEntry, audit_for_record
-from anju.core.registry import customer_sections
+from anju.core.registry import Section, customer_sections
 
 from .models import (
     TIER_IN_FORCE,
@@ -300,7 +302,7 @@ class Customer360:
     interactions: list[Interaction]
     timeline_next: str | None  # cursor of the older interactions, None when all are shown
     audit: list[AuditEntry]
-    sections: list[dict]
+    sections: list[Section]
     interested_projects: list
 
 
@@ -349,13 +351,27 @@ def customer_get_360(*, viewer: User, pk: Any, timeline_size: int = TIMELINE_PAG
         audit = audit_for_record(viewer=viewer, obj=customer, limit=50)
     except PermissionDenied:
         audit = []
-    sections = []
-    for section in customer_sections.for_user(viewer):
-        sections.append({"section": section, "context": section.get_context(customer, viewer)})
+    # Sections of other apps load after the page (customer_section), each on its own request,
+    # so the 360° page costs the same whatever apps are installed.
+    sections = customer_sections.for_user(viewer)
     return Customer360(customer=customer, phones=phones, need=need, tags=tags,
                        household=household, consents=consents,
                        interactions=timeline.interactions, timeline_next=timeline.next_cursor,
                        audit=audit, sections=sections, interested_projects=interested)
+
+
+def customer_section(*, viewer: User, pk: Any, key: str) -> tuple[Customer, Section, dict]:
+    """One registered section of a live customer's 360° page with its context; Http404 when
+    the customer is out of the viewer's scope or the section unknown or hidden from them."""
+    if key not in customer_sections:
+        raise Http404
+    section = customer_sections.get(key)
+    if not section.is_visible(viewer):
+        raise Http404
+    customer = customer_get(viewer=viewer, pk=pk)
+    if customer.merged_into_id:
+        raise Http404
+    return customer, section, section.get_context(customer, viewer)
 
 
 _DIMENSION_FIELDS = ("id", "code", "name", "allows_many", "order")
@@ -379,6 +395,52 @@ def tag_choices() -> list[tuple[TagDimension, list[Tag]]]:
             groups[dimension_id][1].append(Tag.from_db(rows.db, _TAG_FIELDS, (
                 tag_id, dimension_id, row[6], row[7])))
     return list(groups.values())
+
+
+def tag_choice_pairs() -> list[tuple[str, list[tuple[int, str]]]]:
+    """Active tags as (dimension name, [(tag id, tag name), …]), read now (not cached)."""
+    return [(str(dimension.name), [(tag.pk, tag.name) for tag in tags])
+            for dimension, tags in tag_choices()]
+
+
+@dataclass(frozen=True)
+class ListChoices:
+    """The options of the list's filters as plain pairs: tags grouped by dimension name,
+    owners and projects as (id, label)."""
+
+    tags: list[tuple[str, list[tuple[int, str]]]]
+    owners: list[tuple[int, str]]
+    projects: list[tuple[int, str]]
+
+
+LIST_CHOICES_SECONDS = 60
+
+
+def _scope_digest(viewer: User) -> str:
+    """The viewer's data scope as a short, process-independent string (a cache-key part)."""
+    scope = viewer.data_scope()
+    text = "|".join([scope.level, str(scope.user_id), *(
+        ",".join(map(str, sorted(ids)))
+        for ids in (scope.team_member_ids, scope.project_ids, scope.company_ids))])
+    return hashlib.blake2s(text.encode(), digest_size=8).hexdigest()
+
+
+def list_filter_choices(*, viewer: User) -> ListChoices:
+    """The filter options for this viewer, kept a minute: every list page and its count label
+    shows them, they change rarely, and an option added a minute late costs nobody anything.
+    The key holds the viewer's data scope, so a changed scope is never served stale options."""
+    key = f"customers:list-choices:{viewer.pk}:{_scope_digest(viewer)}"
+    choices = cache.get(key)
+    if choices is None:
+        choices = ListChoices(
+            tags=tag_choice_pairs(),
+            # only what an <option> shows: a user row is wide (password, names, flags)
+            owners=[(user.pk, str(user)) for user in owner_choices(viewer=viewer)
+                    .only("id", "username", "display_name")[:300]],
+            projects=list(Project.objects.visible_to(viewer).order_by("name")
+                          .values_list("id", "name")[:300]))
+        cache.set(key, choices, LIST_CHOICES_SECONDS)
+    return choices
 
 
 def owner_choices(*, viewer: User) -> QuerySet[User]:

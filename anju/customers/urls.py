@@ -18,6 +18,7 @@ urlpatterns: list = [
     path("<int:pk>/edit/", views.customer_edit, name="edit"),
     path("<int:pk>/interactions/", views.interaction_create, name="interaction-create"),
     path("<int:pk>/timeline/", views.customer_timeline, name="timeline"),
+    path("<int:pk>/sections/<slug:key>/", views.customer_section, name="section"),
     path("<int:pk>/phones/", views.phone_add, name="phone-add"),
     path("<int:pk>/phones/<int:phone_id>/", views.phone_change, name="phone-change"),
     path("<int:pk>/tags/", views.tags_set, name="tags"),

@@ -14,7 +14,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from anju.accounts.models import Project
 from anju.core.export_requests import export_request_create, export_request_for_download
 from anju.core.exports import Column, ExportNeedsApproval, export_table
 from anju.core.forms import apply_service_errors
@@ -55,11 +54,7 @@ def _filter_form(request: HttpRequest, data: QueryDict | None = None) -> ListFil
     data = request.GET if data is None else data
     return ListFilterForm(
         data if any(key in data for key in (*selectors.FILTER_KEYS, "sort")) else None,
-        tags=selectors.tag_choices(),
-        # only what an <option> shows: a user row is wide (password, names, flags)
-        owners=selectors.owner_choices(viewer=user).only("id", "username", "display_name")[:300],
-        projects=Project.objects.visible_to(user).order_by("name").only("id", "name")[:300],
-        renderer=FAST_RENDERER)
+        choices=selectors.list_filter_choices(viewer=user), renderer=FAST_RENDERER)
 
 
 def _filter_query(request: HttpRequest) -> str:
@@ -264,7 +259,8 @@ def _detail_context(request: HttpRequest, pk: int) -> dict:
             "budget_min_wan", "budget_max_wan", "area_min", "area_max", "purpose", "notes")}
         need_initial["unit_types"] = "、".join(need.unit_types)
         need_initial["districts"] = "、".join(need.districts)
-    groups = selectors.tag_choices()
+    # the form shows the tags the list's filters keep a minute; a POST validates fresh ones
+    groups = selectors.list_filter_choices(viewer=request.user).tags
     return {
         "view": view, "customer": view.customer,
         "interaction_form": InteractionForm(initial={"kind": "call"}, renderer=FAST_RENDERER),
@@ -285,6 +281,16 @@ def _detail_context(request: HttpRequest, pk: int) -> dict:
 @require_GET
 def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "customers/detail.html", _detail_context(request, pk))
+
+
+@login_required
+@require_GET
+def customer_section(request: HttpRequest, pk: int, key: str) -> HttpResponse:
+    """One section another app registered on the 360° page, loaded after the page (htmx)."""
+    customer, section, context = selectors.customer_section(viewer=request.user, pk=pk,
+                                                            key=key)
+    return render(request, "customers/_section.html",
+                  {"customer": customer, "item": section, "section": context})
 
 
 @login_required
@@ -372,7 +378,7 @@ def phone_change(request: HttpRequest, pk: int, phone_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def tags_set(request: HttpRequest, pk: int) -> HttpResponse:
-    form = TagsForm(request.POST, groups=selectors.tag_choices())
+    form = TagsForm(request.POST, groups=selectors.tag_choice_pairs())
     return _customer_action(request, pk, lambda customer: services.customer_tags_set(
         actor=request.user, customer=customer, tags=form.cleaned_data["tags"]),
         partial="customers/_tags.html", form=form)

@@ -2,15 +2,17 @@
 
 Everything is computed lazily, on first use in a template, and at most once per request."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from django.core.cache import cache
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 
-from anju.accounts.models import ScopeLevel
+from anju.accounts.models import Company, Project, ScopeLevel
 from anju.core.notifications.selectors import unread_count
 from anju.core.registry import MenuEntry, menu
 
@@ -20,6 +22,24 @@ def _url(name: str) -> str:
         return reverse(name)
     except NoReverseMatch:
         return ""
+
+
+NAMES_SECONDS = 300
+
+
+def _names(model: type[Company] | type[Project], ids: Iterable[int]) -> list[str]:
+    """Names of companies or projects by id, in id order, kept five minutes (a renamed
+    project shows under its new name in the page frame within that time)."""
+    ordered = sorted(ids)
+    if not ordered:
+        return []
+    key = f"web:names:{model._meta.label_lower}:{','.join(map(str, ordered))}"
+    names = cache.get(key)
+    if names is None:
+        names = list(model.objects.filter(pk__in=ordered).order_by("pk")
+                     .values_list("name", flat=True))
+        cache.set(key, names, NAMES_SECONDS)
+    return names
 
 
 @dataclass
@@ -56,10 +76,12 @@ class Shell:
         level = self.user.scope_level_in_force
         if level == ScopeLevel.ALL:
             return _("All companies")
+        # the ids come with the data scope the page has read anyway; the names are kept
+        scope = self.user.data_scope()
         if level == ScopeLevel.COMPANY:
-            names = [c.name for c in self.user.companies.all()]
+            names = _names(Company, scope.company_ids)
         else:
-            names = [p.name for p in self.user.projects.all()]
+            names = _names(Project, scope.project_ids)
         return ", ".join(names) if names else str(ScopeLevel(level).label)
 
     @cached_property

@@ -88,7 +88,7 @@ def test_consultant_may_not_export(people, client):
 
 @pytest.mark.parametrize(("who", "rights"), [
     ("consultant", {"unmask"}),
-    ("manager", {"unmask", "export", "approve_exports"}),
+    ("manager", {"unmask", "export", "approve_exports", "control_sales", "approve_deals"}),
     ("executive", {"export"}),
     ("auditor", {"read_audit"}),
     ("admin", set(User.RIGHTS)),

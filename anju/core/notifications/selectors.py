@@ -3,6 +3,8 @@
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from django.core.cache import cache
+from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -23,8 +25,27 @@ def inbox_for(*, user: Principal, unread_only: bool = False) -> QuerySet[Notific
     return queryset.order_by("-created_at", "-id")
 
 
+UNREAD_COUNT_SECONDS = 30
+
+
+def unread_count_cache_key(user_id: int) -> str:
+    return f"core:inbox-unread:{user_id}"
+
+
 def unread_count(*, user: Principal) -> int:
-    return inbox_for(user=user, unread_only=True).count()
+    """The inbox badge. Every page shows it, so it is kept for half a minute; the services
+    that change it (notify, mark read) drop the kept value. Inside a transaction the count
+    is read fresh and not kept: it may include rows that are rolled back."""
+    if not getattr(user, "is_authenticated", False):
+        return 0
+    if transaction.get_connection().in_atomic_block:
+        return inbox_for(user=user, unread_only=True).count()
+    key = unread_count_cache_key(user.pk)
+    count = cache.get(key)
+    if count is None:
+        count = inbox_for(user=user, unread_only=True).count()
+        cache.set(key, count, UNREAD_COUNT_SECONDS)
+    return count
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -12,6 +13,7 @@ from anju.core.models import Notification, NotificationDelivery
 from anju.core.scoping import Principal
 
 from .channels import CHANNELS, enabled_channels
+from .selectors import unread_count_cache_key
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +58,7 @@ def notify(*, recipients: Iterable[Any], kind: str, title: str, body: str = "",
     users = _unique_recipients(recipients)
     if not users:
         return []
+    _unread_changed([user.pk for user in users])
     created = Notification.objects.bulk_create([
         Notification(recipient=user, kind=kind, level=level, title=title, body=str(body or ""),
                      url=url)
@@ -69,6 +72,14 @@ def notify(*, recipients: Iterable[Any], kind: str, title: str, body: str = "",
         jobs = [(n.pk, name) for n in created for name in channel_names]
         transaction.on_commit(lambda: _enqueue_deliveries(jobs))
     return created
+
+
+def _unread_changed(user_ids: list[int]) -> None:
+    """Drops the kept inbox badges now and again on commit, so that no request reading
+    between the two keeps a count from before the change."""
+    keys = [unread_count_cache_key(user_id) for user_id in user_ids]
+    cache.delete_many(keys)
+    transaction.on_commit(lambda: cache.delete_many(keys))
 
 
 def _enqueue_deliveries(jobs: list[tuple[int, str]]) -> None:
@@ -88,6 +99,7 @@ def notification_mark_read(*, user: Principal, ids: Iterable[int]) -> int:
     wanted = {int(i) for i in ids}
     if not wanted or not getattr(user, "is_authenticated", False):
         return 0
+    _unread_changed([user.pk])
     return Notification.objects.filter(recipient_id=user.pk, id__in=wanted,
                                        read_at__isnull=True).update(read_at=timezone.now())
 
@@ -96,6 +108,7 @@ def notification_mark_read(*, user: Principal, ids: Iterable[int]) -> int:
 def notification_mark_all_read(*, user: Principal) -> int:
     if not getattr(user, "is_authenticated", False):
         return 0
+    _unread_changed([user.pk])
     return Notification.objects.filter(recipient_id=user.pk,
                                        read_at__isnull=True).update(read_at=timezone.now())
 

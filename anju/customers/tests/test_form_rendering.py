@@ -82,12 +82,12 @@ def test_initial_values_render_identically():
 
 def test_the_ledger_forms_render_identically(people, make_customer, tags):
     viewer = people["manager"]
-    groups = selectors.tag_choices()
-    owners = selectors.owner_choices(viewer=viewer)
+    choices = selectors.list_filter_choices(viewer=viewer)
+    groups = choices.tags
     for args, kwargs, form_class in [
-        ((None,), {"tags": groups, "owners": owners, "projects": []}, ListFilterForm),
-        (({"tier": "vip", "tag": "x", "contact_after": "bad"},),
-         {"tags": groups, "owners": owners, "projects": []}, ListFilterForm),
+        ((None,), {"choices": choices}, ListFilterForm),
+        (({"tier": "vip", "tag": "x", "contact_after": "bad"},), {"choices": choices},
+         ListFilterForm),
         ((), {"initial": {"query": "a=1&b=<2>"}}, SavedFilterForm),
         ((), {"initial": {"kind": "call"}}, InteractionForm),
         (({"kind": "nope"},), {}, InteractionForm),

@@ -73,12 +73,27 @@ def test_list_query_count_is_constant(people, make_customer, client_for, org):
     client = client_for(people["manager"])
     tag = Tag.objects.first()
     make_customer("甲", owner=people["consultant"]).tag_links.create(tag=tag)
+    _queries(client, reverse("customers:list"))  # the filter options are kept a minute
     few = _queries(client, reverse("customers:list"), {"tier": "potential"})
     for index in range(40):
         customer = make_customer(f"客户{index}", owner=people["peer"], project=org["b"])
         customer.tag_links.create(tag=tag)
     many = _queries(client, reverse("customers:list"), {"tier": "potential"})
     assert many == few
+
+
+def test_filter_options_are_kept_per_viewer_and_follow_a_changed_scope(
+        people, make_customer, client_for, org):
+    manager = people["manager"]
+    client = client_for(manager)
+    first = _queries(client, reverse("customers:list"))
+    again = _queries(client, reverse("customers:list"))
+    assert again == first - 3  # tags, owners and projects come from the cache
+    other_company = f'<option value="{org["c"].pk}">翡翠湾</option>'
+    assert other_company not in client.get(reverse("customers:list")).content.decode()
+    manager.projects.add(org["c"])  # a wider scope is a new key: its options show at once
+    page = client_for(manager).get(reverse("customers:list")).content.decode()
+    assert other_company in page
 
 
 def test_create_page_creates_and_offers_existing(people, org, make_customer,
