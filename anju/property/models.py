@@ -87,6 +87,8 @@ class UnitType(TimeStampedModel):
                                                  validators=[MaxValueValidator(10)])
     built_area = models.DecimalField(_("built area (m²)"), **AREA,
                                      validators=[MinValueValidator(Decimal("1"))])
+    usable_area = models.DecimalField(_("usable area (m²)"), **AREA, null=True, blank=True,
+                                      validators=[MinValueValidator(Decimal("1"))])
     orientation = models.CharField(_("orientation"), max_length=2, choices=Orientation.choices,
                                    blank=True)
     floor_plan = models.ImageField(_("floor plan"), upload_to="property/floor_plans/%Y/%m/",
@@ -218,3 +220,48 @@ class UnitStatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.unit_id}: {self.from_status} → {self.to_status}"
+
+
+class PriceImport(models.Model):
+    """One uploaded price list (一房一价): checked into a preview, then applied once or
+    cancelled. `rows` holds the good rows' values, `rejected` the bad rows with their cells
+    and reasons (message ids and parameters, shown in the reader's language)."""
+
+    scope = ScopeSpec(project="project", company="project__company")
+
+    class State(models.TextChoices):
+        PREVIEW = "preview", _("waiting for confirmation")
+        APPLIED = "applied", _("applied")
+        CANCELLED = "cancelled", _("cancelled")
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="price_imports",
+                                verbose_name=_("project"))
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                   null=True, related_name="+", verbose_name=_("uploaded by"))
+    original_name = models.CharField(_("file"), max_length=200)
+    file_hash = models.CharField(max_length=64, db_index=True)
+    state = models.CharField(_("state"), max_length=16, choices=State.choices,
+                             default=State.PREVIEW)
+    headers = models.JSONField(default=list)
+    rows = models.JSONField(default=list)
+    rejected = models.JSONField(default=list)
+    total_rows = models.PositiveIntegerField(_("rows"), default=0)
+    changed_count = models.PositiveIntegerField(_("units to change"), default=0)
+    unchanged_count = models.PositiveIntegerField(_("units already at these values"), default=0)
+    applied_count = models.PositiveIntegerField(_("units changed"), default=0)
+    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("price list import")
+        verbose_name_plural = _("price list imports")
+
+    def __str__(self) -> str:
+        return self.original_name
+
+    @property
+    def rejected_count(self) -> int:
+        return len(self.rejected)

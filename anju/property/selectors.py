@@ -1,8 +1,14 @@
 """Every non-trivial read of the property app, scoped to the viewer."""
 
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
+from django.utils.translation import gettext as _
+
+from anju.core.money import format_wan
 
 from .models import Building, Unit, UnitStatusChange, UnitType
 
@@ -24,3 +30,159 @@ def unit_history(*, user: Any, unit_id: int, limit: int = 50) -> list[UnitStatus
     """A unit's moves, newest first (empty when the unit is out of the viewer's scope)."""
     return list(UnitStatusChange.objects.visible_to(user).filter(unit_id=unit_id)
                 .select_related("actor").order_by("-id")[:limit])
+
+
+# --- the sales-control board ----------------------------------------------------------------
+
+BOARD_COLUMNS = ("id", "building_id", "floor", "position", "number", "label", "unit_type_id",
+                 "built_area", "usable_area", "list_price", "status", "revision",
+                 "unit_type__name", "unit_type__rooms", "unit_type__halls",
+                 "unit_type__bathrooms", "unit_type__orientation")
+STATUS_ORDER = [s.value for s in Unit.Status]
+
+
+@dataclass
+class BoardFilters:
+    unit_type: int | None = None
+    statuses: frozenset[str] = frozenset()
+    price_min: Decimal | None = None  # yuan
+    price_max: Decimal | None = None
+
+    @property
+    def active(self) -> bool:
+        return bool(self.unit_type or self.statuses or self.price_min is not None
+                    or self.price_max is not None)
+
+    def matches(self, unit: Unit) -> bool:
+        if self.unit_type and unit.unit_type_id != self.unit_type:
+            return False
+        if self.statuses and unit.status not in self.statuses:
+            return False
+        if self.price_min is not None and unit.list_price < self.price_min:
+            return False
+        return not (self.price_max is not None and unit.list_price > self.price_max)
+
+
+@dataclass
+class BoardCell:
+    unit: Unit
+    matches: bool = True
+
+    @property
+    def title(self) -> str:
+        unit = self.unit
+        parts = [unit.label]
+        if unit.unit_type_id:
+            parts.append(f"{unit.unit_type.name} {unit.unit_type.layout}")
+        parts.append(_("%(area)s m²") % {"area": unit.built_area})
+        parts.append(format_wan(unit.list_price))
+        if unit.unit_price:
+            parts.append(_("%(price)s yuan/m²") % {"price": f"{unit.unit_price:,}"})
+        parts.append(str(unit.get_status_display()))
+        return " · ".join(parts)
+
+
+@dataclass
+class Board:
+    building: Building
+    floors: list[tuple[int, list[BoardCell | None]]]
+    counts: list[tuple[str, str, int]]  # status, label, count
+    total: int
+    revision: int
+    unit_types: list[tuple[int, str]] = field(default_factory=list)
+    filters: BoardFilters = field(default_factory=BoardFilters)
+    positions: int = 0
+
+
+def board_building(*, user: Any, building_id: int) -> Building:
+    """The building if the viewer may see it (with its project); DoesNotExist otherwise."""
+    return Building.objects.visible_to(user).select_related("project").get(pk=building_id)
+
+
+def _board_units(building_id: int, since: int | None = None) -> list[Unit]:
+    qs = Unit.objects.filter(building_id=building_id)
+    if since is not None:
+        qs = qs.filter(revision__gt=since)
+    return list(qs.select_related("unit_type").only(*BOARD_COLUMNS)
+                .order_by("-floor", "position"))
+
+
+def status_counts(units: list[Unit]) -> list[tuple[str, str, int]]:
+    counted = Counter(u.status for u in units)
+    return [(s.value, str(s.label), counted.get(s.value, 0)) for s in Unit.Status]
+
+
+def board_for(*, building: Building, filters: BoardFilters | None = None) -> Board:
+    """Every unit of the building in one query, laid out floor by floor (top floor first),
+    with the counts per status and the unit types present (for the filter)."""
+    filters = filters or BoardFilters()
+    units = _board_units(building.pk)
+    rows: dict[int, dict[int, BoardCell]] = defaultdict(dict)
+    positions = building.units_per_floor
+    types: dict[int, str] = {}
+    for unit in units:
+        rows[unit.floor][unit.position] = BoardCell(unit, filters.matches(unit))
+        positions = max(positions, unit.position)
+        if unit.unit_type_id:
+            types[unit.unit_type_id] = unit.unit_type.name
+    floors = [(floor, [cells.get(p) for p in range(1, positions + 1)])
+              for floor, cells in sorted(rows.items(), reverse=True)]
+    return Board(building=building, floors=floors, counts=status_counts(units),
+                 total=len(units), revision=building.revision,
+                 unit_types=sorted(types.items(), key=lambda item: item[1]), filters=filters,
+                 positions=positions)
+
+
+def board_changes(*, building: Building, since: int,
+                  filters: BoardFilters | None = None) -> tuple[list[BoardCell],
+                                                                list[tuple[str, str, int]]]:
+    """The cells changed since revision `since`, and the building's fresh status counts."""
+    filters = filters or BoardFilters()
+    changed = [BoardCell(u, filters.matches(u)) for u in _board_units(building.pk, since)]
+    counts = Counter(dict(Unit.objects.filter(building_id=building.pk).order_by()
+                          .values_list("status").annotate(n=Count("id"))))
+    return changed, [(s.value, str(s.label), counts.get(s.value, 0)) for s in Unit.Status]
+
+
+@dataclass
+class BuildingRow:
+    building: Building
+    counts: list[tuple[str, str, int]]
+    total: int
+
+
+def building_list(*, user: Any, project_id: int | None = None) -> list[tuple[Any,
+                                                                           list[BuildingRow]]]:
+    """The viewer's buildings grouped by project, each with its units counted by status
+    (two queries whatever the number of buildings)."""
+    buildings = building_visible_to(user).select_related("project").order_by(
+        "project__name", "code")
+    if project_id:
+        buildings = buildings.filter(project_id=project_id)
+    buildings = list(buildings)
+    counts: dict[int, Counter] = defaultdict(Counter)
+    if buildings:
+        for building_id, status, n in (Unit.objects.filter(building__in=buildings).order_by()
+                                       .values_list("building_id", "status")
+                                       .annotate(n=Count("id"))):
+            counts[building_id][status] = n
+    groups: dict[int, tuple[Any, list[BuildingRow]]] = {}
+    for building in buildings:
+        counted = counts[building.pk]
+        row = BuildingRow(building=building,
+                          counts=[(s.value, str(s.label), counted.get(s.value, 0))
+                                  for s in Unit.Status],
+                          total=sum(counted.values()))
+        groups.setdefault(building.project_id, (building.project, []))[1].append(row)
+    return list(groups.values())
+
+
+def unit_detail(*, user: Any, unit_id: int) -> Unit:
+    return (unit_visible_to(user).select_related("building__project", "unit_type")
+            .get(pk=unit_id))
+
+
+def may_see_floor_price(user: Any) -> bool:
+    """The floor price (底价) is for sales control and deal approvers only."""
+    return bool(getattr(user, "is_authenticated", False)) and (
+        user.may("control_sales") or user.may("approve_deals"))

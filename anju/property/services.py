@@ -138,3 +138,36 @@ def unit_transition(*, unit_id: int, to_status: str, actor: Any, reason: str = "
 def _is_user(actor: Any) -> bool:
     return actor is not None and getattr(actor, "pk", None) is not None and getattr(
         actor, "is_authenticated", False)
+
+
+# --- sales control ---------------------------------------------------------------------------
+
+def _require_control(actor: Any) -> None:
+    if not (_is_user(actor) and actor.may("control_sales")):
+        raise UnitTransitionError(
+            _("Only users with the sales-control right may lock or release units."),
+            "forbidden")
+
+
+def _require_visible(actor: Any, unit_id: int) -> None:
+    if not Unit.objects.visible_to(actor).filter(pk=unit_id).exists():
+        raise UnitTransitionError(_("There is no such unit."), "not_found")
+
+
+def unit_lock(*, unit_id: int, actor: Any, reason: str) -> Unit:
+    """Sales control (销控): withhold an available unit from sale, with a reason."""
+    _require_control(actor)
+    _require_visible(actor, unit_id)
+    reason = (reason or "").strip()
+    if not reason:
+        raise UnitTransitionError(_("Give a reason for locking the unit."), "reason_required")
+    return unit_transition(unit_id=unit_id, to_status=S.LOCKED, actor=actor, reason=reason,
+                           expected_from={S.AVAILABLE})
+
+
+def unit_release(*, unit_id: int, actor: Any, reason: str = "") -> Unit:
+    """Sales control: put a locked unit back on sale."""
+    _require_control(actor)
+    _require_visible(actor, unit_id)
+    return unit_transition(unit_id=unit_id, to_status=S.AVAILABLE, actor=actor,
+                           reason=(reason or "").strip(), expected_from={S.LOCKED})
