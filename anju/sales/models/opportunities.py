@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from anju.accounts.models import Company, Project, Role
-from anju.core.models import VersionedModel
+from anju.core.models import TimeStampedModel, VersionedModel
 from anju.core.scoping import ScopedQuerySet, ScopeSpec
 
 __all__ = [
@@ -22,6 +22,8 @@ __all__ = [
     "OpportunityStage",
     "OpportunityStageChange",
     "PaymentMethod",
+    "Quote",
+    "QuoteDiscount",
     "StageProbability",
 ]
 
@@ -237,3 +239,70 @@ class DiscountPolicy(models.Model):
 
     def __str__(self) -> str:
         return f"{self.role_id}/{self.payment_method or '*'}: {self.max_discount_percent}%"
+
+class Quote(TimeStampedModel):
+    """A price offered for one unit to the customer of an opportunity (报价)."""
+
+    class Status(models.TextChoices):
+        ISSUED = "issued", _("issued")
+        PENDING = "pending", _("awaiting approval")
+        REJECTED = "rejected", _("rejected")
+
+    scope = ScopeSpec(owner="opportunity__owner", project="opportunity__project",
+                      company="opportunity__project__company")
+
+    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE,
+                                    related_name="quotes", verbose_name=_("opportunity"))
+    unit = models.ForeignKey("property.Unit", on_delete=models.PROTECT, related_name="+",
+                             verbose_name=_("unit"))
+    payment_method = models.CharField(_("payment method"), max_length=16,
+                                      choices=PaymentMethod.choices)
+    list_price = models.DecimalField(_("list price"), **MONEY)
+    discount_amount = models.DecimalField(_("discount"), **MONEY)
+    final_price = models.DecimalField(_("price after discounts"), **MONEY)
+    discount_percent = models.DecimalField(_("discount (%)"), max_digits=7, decimal_places=4)
+    allowed_percent = models.DecimalField(_("discount allowed for the role (%)"),
+                                          max_digits=5, decimal_places=2)
+    below_floor_price = models.BooleanField(_("below the floor price"), default=False)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices)
+    valid_until = models.DateField(_("valid until"), null=True, blank=True)
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                   related_name="+", verbose_name=_("quoted by"))
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                   null=True, blank=True, related_name="+",
+                                   verbose_name=_("decided by"))
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_comment = models.CharField(_("comment"), max_length=500, blank=True)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("quote")
+        verbose_name_plural = _("quotes")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "-id"], name="quote_status_idx")]
+
+    def __str__(self) -> str:
+        return f"Q{self.pk:06d}" if self.pk else "Q"
+
+    @property
+    def number(self) -> str:
+        return f"Q{self.pk:06d}"
+
+
+class QuoteDiscount(models.Model):
+    """One line of a quote's discounts, applied in order: a percentage of the price so far
+    (e.g. 一次性付款 98折 is 2 %) or a fixed amount off."""
+
+    quote = models.ForeignKey(Quote, on_delete=models.CASCADE, related_name="discounts")
+    position = models.PositiveSmallIntegerField(default=0)
+    label = models.CharField(_("discount"), max_length=100)
+    percent = models.DecimalField(_("percent off"), null=True, blank=True, **PERCENT)
+    amount = models.DecimalField(_("amount off"), null=True, blank=True, **MONEY)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.label

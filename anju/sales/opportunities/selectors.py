@@ -21,6 +21,7 @@ from anju.sales.models.opportunities import (
     Opportunity,
     OpportunityStage,
     OpportunityStageChange,
+    Quote,
 )
 
 from . import matching
@@ -43,16 +44,12 @@ def _int(value: Any) -> int | None:
         return None
 
 
-def team_member_ids(*, viewer: User, team_id: int) -> list[int]:
-    """The members and the leader of a team the viewer may see ([] otherwise)."""
-    team = Team.objects.visible_to(viewer).filter(pk=team_id).values_list("leader_id",
-                                                                         flat=True).first()
-    if team is None and not Team.objects.visible_to(viewer).filter(pk=team_id).exists():
-        return []
-    ids = set(User.objects.filter(team_id=team_id).values_list("id", flat=True))
-    if team:
-        ids.add(team)
-    return sorted(ids)
+def team_member_ids(*, viewer: User, team_id: int) -> QuerySet:
+    """The ids of the members and the leader of a team the viewer may see (none otherwise),
+    as a subquery: filtering by team costs no query of its own."""
+    teams = Team.objects.visible_to(viewer).filter(pk=team_id)
+    return (User.objects.filter(Q(team__in=teams) | Q(led_teams__in=teams))
+            .order_by().values("id"))
 
 
 def _filtered(viewer: User, filters: dict) -> QuerySet[Opportunity]:
@@ -317,8 +314,29 @@ def customer_matches(*, viewer: User, customer_id: Any, project_id: int | None =
 
 
 # --- quotes -----------------------------------------------------------------------------------
-def quotes_for_opportunity(*, viewer: User, opportunity: Opportunity) -> list:
-    return []
+def quotes_for_opportunity(*, viewer: User, opportunity: Opportunity) -> list[Quote]:
+    return list(Quote.objects.visible_to(viewer).filter(opportunity=opportunity)
+                .select_related("unit", "created_by").order_by("-id")[:50])
+
+
+def quote_get(*, viewer: User, pk: Any) -> Quote:
+    found = (Quote.objects.visible_to(viewer)
+             .select_related("opportunity__customer", "opportunity__project", "unit__building",
+                             "unit__unit_type", "created_by", "decided_by")
+             .filter(pk=_int(pk) or 0).first())
+    if found is None:
+        raise Http404
+    return found
+
+
+def quote_list(*, viewer: User, status: str = "", limit: int = 100) -> list[Quote]:
+    """The latest quotes the viewer may see (`status` narrows: pending ones wait for
+    approval), newest first."""
+    rows = Quote.objects.visible_to(viewer)
+    if status in Quote.Status.values:
+        rows = rows.filter(status=status)
+    return list(rows.select_related("opportunity__customer", "unit", "created_by")
+                .order_by("-id")[:limit])
 
 
 def filter_choices(*, viewer: User) -> dict:

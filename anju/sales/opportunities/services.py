@@ -6,22 +6,31 @@ What a write keeps in step, in the same transaction: the stage history
 notices in the inbox."""
 
 import datetime
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from anju.accounts.models import Company, Project, User
+from anju.accounts.models import Company, Project, Role, User
 from anju.core.locking import VersionConflict, update_versioned
+from anju.core.money import MoneyError, format_yuan, percent_of, to_decimal, to_fen
+from anju.core.notifications import notify
 from anju.customers.models import Customer
 from anju.sales.models.opportunities import (
+    DiscountPolicy,
     LostReason,
     Opportunity,
     OpportunityStage,
     OpportunityStageChange,
+    PaymentMethod,
+    Quote,
+    QuoteDiscount,
     StageProbability,
 )
 
@@ -36,6 +45,10 @@ __all__ = [
     "opportunity_create",
     "opportunity_move",
     "opportunity_update",
+    "quote_approve",
+    "quote_create",
+    "quote_price",
+    "quote_reject",
     "stage_probability_set",
     "win_probabilities",
 ]
@@ -129,8 +142,6 @@ def _clean_money(value: Any, field: str) -> Decimal | None:
         raise ValidationError({field: _("Enter an amount of zero or more.")})
     if amount >= Decimal("1e12"):
         raise ValidationError({field: _("This amount is too large.")})
-    from anju.core.money import to_fen
-
     return to_fen(amount)
 
 
@@ -364,3 +375,226 @@ def _close_as_duplicate(opportunity: Opportunity, *, actor: Any) -> None:
         changed_at=now, seconds_in_from_stage=seconds, note=opportunity.lost_note[:500])
     funnel.record_move(opportunity, from_stage=from_stage, to_stage=Stage.LOST,
                        seconds=seconds, reached_before=opportunity.reached_rank)
+
+
+# --- quotes and discount approval ----------------------------------------------------------------
+MAX_DISCOUNT_LINES = 10
+
+
+@dataclass(frozen=True)
+class QuotePrice:
+    """The sums of a quote, each to the fen (half up): discounts are applied in order, a
+    percentage of the price so far or an amount off; `discount_percent` is of the list price."""
+
+    list_price: Decimal
+    final_price: Decimal
+    discount_amount: Decimal
+    discount_percent: Decimal
+    lines: tuple[dict, ...]
+
+
+def quote_price(*, list_price: Any, discounts: list[dict]) -> QuotePrice:
+    """Prices a quote; raises ValidationError (field `discounts`) on a bad line."""
+    base = to_fen(list_price)
+    price = base
+    lines = []
+    errors = []
+    if len(discounts) > MAX_DISCOUNT_LINES:
+        raise ValidationError({"discounts": _("At most %(limit)d discount lines.")
+                               % {"limit": MAX_DISCOUNT_LINES}})
+    for index, line in enumerate(discounts, start=1):
+        label = " ".join(str(line.get("label") or "").split())[:100]
+        percent, amount = line.get("percent"), line.get("amount")
+        percent = None if percent in (None, "") else percent
+        amount = None if amount in (None, "") else amount
+        prefix = _("Discount %(index)d: ") % {"index": index}
+        if not label:
+            errors.append(prefix + _("give it a name."))
+            continue
+        if (percent is None) == (amount is None):
+            errors.append(prefix + _("give either a percentage or an amount."))
+            continue
+        try:
+            value = to_decimal(percent if percent is not None else amount)
+        except MoneyError:
+            errors.append(prefix + _("enter a number."))
+            continue
+        if percent is not None:
+            if not Decimal(0) < value < Decimal(100):
+                errors.append(prefix + _("a percentage is between 0 and 100."))
+                continue
+            cut = to_fen(price * value / Decimal(100))
+        else:
+            if value <= 0:
+                errors.append(prefix + _("an amount is above zero."))
+                continue
+            cut = to_fen(value)
+        price -= cut
+        lines.append({"label": label, "percent": value if percent is not None else None,
+                      "amount": value if amount is not None else None, "cut": cut})
+    if errors:
+        raise ValidationError({"discounts": errors})
+    if price <= 0:
+        raise ValidationError({"discounts": _("The discounts leave nothing to pay.")})
+    discount = base - price
+    percent = (discount * 100 / base).quantize(Decimal("0.0001")) if base else Decimal(0)
+    return QuotePrice(list_price=base, final_price=price, discount_amount=discount,
+                      discount_percent=percent, lines=tuple(lines))
+
+
+def discount_allowed(*, actor: User, payment_method: str) -> Decimal:
+    """The largest discount (%) the actor's role may give for a payment method without
+    approval: the method's policy, else the role's policy for any method, else none."""
+    role_id = getattr(actor, "role_id", None)
+    if role_id is None:
+        return Decimal(0)
+    rows = dict(DiscountPolicy.objects.filter(
+        role_id=role_id, payment_method__in=[payment_method, ""]).values_list(
+        "payment_method", "max_discount_percent"))
+    value = rows.get(payment_method, rows.get(""))
+    return Decimal(0) if value is None else value
+
+
+@transaction.atomic
+def discount_policy_set(*, actor: User, role: Role, payment_method: str,
+                        max_discount_percent: Any) -> DiscountPolicy:
+    """Admins set a role's discount limit (for one payment method, or '' for any)."""
+    _require_authenticated(actor)
+    if not actor.may("edit_organisation"):
+        raise PermissionDenied(_("Only administrators configure discount policies."))
+    if payment_method and payment_method not in PaymentMethod.values:
+        raise ValidationError({"payment_method": _("Select a valid payment method.")})
+    try:
+        value = to_decimal(max_discount_percent)
+    except MoneyError:
+        raise ValidationError({"max_discount_percent": _("Enter a percentage from 0 to 100."
+                                                         )}) from None
+    if not Decimal(0) <= value <= Decimal(100):
+        raise ValidationError({"max_discount_percent": _("Enter a percentage from 0 to 100.")})
+    row, _created = DiscountPolicy.objects.update_or_create(
+        role=role, payment_method=payment_method or "",
+        defaults={"max_discount_percent": value.quantize(Decimal("0.01"))})
+    return row
+
+
+def approvers_for(quote: Quote) -> list[User]:
+    """Active users holding `approve_deals` who can see the quote (its creator left out)."""
+    candidates = (User.objects.filter(is_active=True)
+                  .filter(Q(role__can_approve_deals=True) | Q(is_superuser=True))
+                  .exclude(pk=quote.created_by_id).select_related("role"))
+    return [user for user in candidates
+            if Quote.objects.visible_to(user).filter(pk=quote.pk).exists()]
+
+
+def _quote_url(quote: Quote) -> str:
+    return reverse("sales:quote_detail", args=[quote.pk])
+
+
+@transaction.atomic
+def quote_create(*, actor: User, opportunity: Opportunity | int, unit: Any,
+                 payment_method: str, discounts: list[dict] | None = None,
+                 valid_until: datetime.date | None = None, note: str = "") -> Quote:
+    """Prices a unit for the opportunity's customer. Within the actor's role limit (and not
+    below the unit's floor price) the quote is issued at once; beyond it, it waits for a user
+    holding `approve_deals`, who gets an inbox notice."""
+    from anju.property.models import Unit
+
+    current = visible_opportunity(actor, opportunity)
+    if not current.is_open:
+        raise ValidationError({"opportunity": _("The opportunity is closed; reopen it to "
+                                                "quote.")})
+    unit_pk = getattr(unit, "pk", unit)
+    found = (Unit.objects.visible_to(actor).select_related("building")
+             .filter(pk=_int_or_none(unit_pk) or 0).first())
+    if found is None:
+        raise ValidationError({"unit": _("Choose a unit you can see.")})
+    if found.building.project_id != current.project_id:
+        raise ValidationError({"unit": _("The unit is not in the opportunity's project.")})
+    if found.status not in (Unit.Status.AVAILABLE, Unit.Status.HELD):
+        raise ValidationError({"unit": _("The unit is not for sale (it is %(status)s).")
+                               % {"status": found.get_status_display()}})
+    if payment_method not in PaymentMethod.values:
+        raise ValidationError({"payment_method": _("Select a valid payment method.")})
+    valid_until = _clean_date(valid_until, "valid_until")
+    if valid_until is not None and valid_until < timezone.localdate():
+        raise ValidationError({"valid_until": _("The date is in the past.")})
+    price = quote_price(list_price=found.list_price, discounts=list(discounts or []))
+    allowed = discount_allowed(actor=actor, payment_method=payment_method)
+    below_floor = found.floor_price is not None and price.final_price < found.floor_price
+    within = price.discount_amount <= percent_of(price.list_price, allowed) and not below_floor
+    quote = Quote.objects.create(
+        opportunity=current, unit=found, payment_method=payment_method,
+        list_price=price.list_price, discount_amount=price.discount_amount,
+        final_price=price.final_price, discount_percent=price.discount_percent,
+        allowed_percent=allowed, below_floor_price=below_floor,
+        status=Quote.Status.ISSUED if within else Quote.Status.PENDING,
+        valid_until=valid_until, note=" ".join((note or "").split())[:500], created_by=actor)
+    QuoteDiscount.objects.bulk_create([
+        QuoteDiscount(quote=quote, position=index, label=line["label"], percent=line["percent"],
+                      amount=line["amount"])
+        for index, line in enumerate(price.lines)])
+    if not within:
+        approvers = approvers_for(quote)
+        if not approvers:
+            raise ValidationError({"discounts": _(
+                "The discount is beyond your limit and nobody can approve it for this project."
+            )})
+        notify(recipients=approvers, kind="sales.quote_approval",
+               title=_("Discount to approve: %(unit)s, %(percent)s%% off") % {
+                   "unit": found.label, "percent": price.discount_percent.normalize()},
+               body=_("%(user)s quoted %(price)s for %(unit)s (limit %(allowed)s%%).") % {
+                   "user": actor, "price": format_yuan(price.final_price), "unit": found.label,
+                   "allowed": allowed.normalize()},
+               url=_quote_url(quote), level="warning")
+    return quote
+
+
+def _decide(actor: User, quote: Quote | int, *, approve: bool, comment: str) -> Quote:
+    _require_authenticated(actor)
+    if not actor.may("approve_deals"):
+        raise PermissionDenied(_("You may not approve discounts."))
+    pk = getattr(quote, "pk", quote)
+    current = (Quote.objects.visible_to(actor).select_for_update().select_related("unit")
+               .filter(pk=pk).first())
+    if current is None:
+        raise PermissionDenied(_("You may not decide on this quote."))
+    if current.created_by_id == actor.pk:
+        raise PermissionDenied(_("Someone else must approve your own quote."))
+    comment = " ".join((comment or "").split())
+    if not approve and not comment:
+        raise ValidationError({"comment": _("Say why the discount is rejected.")})
+    if len(comment) > 500:
+        raise ValidationError({"comment": _("At most %(limit)d characters.") % {"limit": 500}})
+    if current.status != Quote.Status.PENDING:
+        raise ValidationError({"status": _("This quote was already decided (%(status)s).")
+                               % {"status": current.get_status_display()}})
+    current.status = Quote.Status.ISSUED if approve else Quote.Status.REJECTED
+    current.decided_by, current.decided_at = actor, timezone.now()
+    current.decision_comment = comment
+    current.save(update_fields=["status", "decided_by", "decided_at", "decision_comment",
+                                "updated_at"])
+    title = (_("Discount approved: %(unit)s") if approve else _("Discount rejected: %(unit)s")
+             ) % {"unit": current.unit.label}
+    notify(recipients=[current.created_by], kind="sales.quote_decision", title=title,
+           body=_("%(user)s: %(comment)s") % {"user": actor, "comment": comment or "—"},
+           url=_quote_url(current), level="info" if approve else "warning")
+    return current
+
+
+@transaction.atomic
+def quote_approve(*, actor: User, quote: Quote | int, comment: str = "") -> Quote:
+    """A user holding `approve_deals` issues a quote that waited for approval."""
+    return _decide(actor, quote, approve=True, comment=comment)
+
+
+@transaction.atomic
+def quote_reject(*, actor: User, quote: Quote | int, comment: str) -> Quote:
+    """A user holding `approve_deals` refuses the discount, saying why."""
+    return _decide(actor, quote, approve=False, comment=comment)
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,221 @@
+"""Opportunity pages: list, detail (history, matching units, quotes), kanban (drag to move),
+funnel, quotes with approval and PDF. Thin: parse, call a selector or a service, render."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from anju.core.money import amount_in_words, format_wan, format_yuan
+from anju.core.pdf import pdf_response
+from anju.sales.models.opportunities import Quote
+
+from . import selectors, services
+from .forms import DecisionForm, MoveForm, OpportunityCreateForm, QuoteForm
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _errors(error: ValidationError) -> str:
+    return " ".join(error.messages)
+
+
+def _filters(request: HttpRequest) -> dict:
+    return {key: request.GET.get(key) for key in (*selectors.FILTER_KEYS, "date_from",
+                                                  "date_to")
+            if request.GET.get(key)}
+
+
+@login_required
+@require_GET
+def opportunity_list(request: HttpRequest) -> HttpResponse:
+    filters = _filters(request)
+    page = selectors.opportunity_list(viewer=request.user, filters=filters,
+                                      cursor=request.GET.get("cursor"))
+    query = "&".join(f"{key}={value}" for key, value in filters.items())
+    return render(request, "sales/opportunities/list.html", {
+        "page": page, "filters": filters, "query": query,
+        "choices": selectors.filter_choices(viewer=request.user),
+        "stages": services.Stage.choices})
+
+
+@login_required
+@require_POST
+def opportunity_create(request: HttpRequest) -> HttpResponse:
+    form = OpportunityCreateForm(request.POST)
+    customer_id = request.POST.get("customer") or ""
+    back = (reverse("customers:detail", args=[customer_id]) if customer_id.isdigit()
+            else reverse("sales:opportunity_list"))
+    if not form.is_valid():
+        messages.error(request, " ".join(m for errors in form.errors.values() for m in errors))
+        return redirect(back)
+    try:
+        opportunity = services.opportunity_create(actor=request.user, **form.cleaned_data)
+    except ValidationError as error:
+        messages.error(request, _errors(error))
+        return redirect(back)
+    messages.success(request, _("The opportunity was opened."))
+    return redirect("sales:opportunity_detail", pk=opportunity.pk)
+
+
+@login_required
+@require_GET
+def opportunity_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    view = selectors.opportunity_detail(viewer=request.user, pk=pk)
+    return render(request, "sales/opportunities/detail.html", {
+        "view": view, "opportunity": view.opportunity,
+        "move_form": MoveForm(), "quote_form": QuoteForm(),
+        "moves": [(stage, services.Stage(stage).label) for stage in view.moves],
+        "value_wan": (format_wan(view.opportunity.expected_value)
+                      if view.opportunity.expected_value is not None else ""),
+        "weighted_wan": format_wan(view.weighted_value) if view.weighted_value else ""})
+
+
+@login_required
+@require_POST
+def opportunity_move(request: HttpRequest, pk: int) -> HttpResponse:
+    """From the detail page's form or the kanban's drop (fetch, JSON answer): the move, or
+    the refusal with its reason (400) and nothing changed."""
+    selectors.opportunity_get(viewer=request.user, pk=pk)  # 404 outside the scope
+    form = MoveForm(request.POST)
+    error_text = ""
+    if form.is_valid():
+        try:
+            opportunity = services.opportunity_move(actor=request.user, opportunity=pk,
+                                                    to_stage=form.cleaned_data["stage"],
+                                                    lost_reason=form.cleaned_data["lost_reason"],
+                                                    lost_note=form.cleaned_data["lost_note"],
+                                                    note=form.cleaned_data["note"])
+        except ValidationError as error:
+            error_text = _errors(error)
+        except PermissionDenied:
+            raise Http404 from None
+    else:
+        error_text = " ".join(m for errors in form.errors.values() for m in errors)
+    if _wants_json(request):
+        if error_text:
+            return JsonResponse({"ok": False, "error": error_text}, status=400)
+        return JsonResponse({"ok": True, "stage": opportunity.stage,
+                             "label": str(opportunity.get_stage_display())})
+    if error_text:
+        messages.error(request, error_text)
+    else:
+        messages.success(request, _("Moved to “%(stage)s”.")
+                         % {"stage": opportunity.get_stage_display()})
+    return redirect("sales:opportunity_detail", pk=pk)
+
+
+@login_required
+@require_GET
+def opportunity_kanban(request: HttpRequest) -> HttpResponse:
+    filters = _filters(request)
+    columns = selectors.kanban(viewer=request.user, filters=filters)
+    moves = {stage: list(services.allowed_moves(stage)) for stage in services.Stage.values}
+    return render(request, "sales/opportunities/kanban.html", {
+        "columns": columns, "filters": filters, "moves": moves,
+        "choices": selectors.filter_choices(viewer=request.user),
+        "lost_reasons": services.LostReason.choices})
+
+
+@login_required
+@require_GET
+def opportunity_funnel(request: HttpRequest) -> HttpResponse:
+    filters = _filters(request)
+    result = selectors.funnel(viewer=request.user, filters=filters)
+    return render(request, "sales/opportunities/funnel.html", {
+        "funnel": result, "filters": filters, "chart": selectors.funnel_chart(result),
+        "choices": selectors.filter_choices(viewer=request.user)})
+
+
+# --- quotes -----------------------------------------------------------------------------------
+@login_required
+@require_POST
+def quote_create(request: HttpRequest, pk: int) -> HttpResponse:
+    selectors.opportunity_get(viewer=request.user, pk=pk)
+    form = QuoteForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(m for errors in form.errors.values() for m in errors))
+        return redirect("sales:opportunity_detail", pk=pk)
+    try:
+        quote = services.quote_create(
+            actor=request.user, opportunity=pk, unit=form.cleaned_data["unit"],
+            payment_method=form.cleaned_data["payment_method"], discounts=form.discounts(),
+            valid_until=form.cleaned_data["valid_until"], note=form.cleaned_data["note"])
+    except ValidationError as error:
+        messages.error(request, _errors(error))
+        return redirect("sales:opportunity_detail", pk=pk)
+    if quote.status == Quote.Status.PENDING:
+        messages.warning(request, _("The discount is beyond your limit: the quote waits for "
+                                    "a manager's approval."))
+    else:
+        messages.success(request, _("The quote was issued."))
+    return redirect("sales:quote_detail", pk=quote.pk)
+
+
+@login_required
+@require_GET
+def quote_list(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status") or ""
+    return render(request, "sales/opportunities/quote_list.html", {
+        "quotes": selectors.quote_list(viewer=request.user, status=status),
+        "status": status, "statuses": Quote.Status.choices,
+        "may_approve": request.user.may("approve_deals")})
+
+
+def _quote_context(request: HttpRequest, pk: int) -> dict:
+    quote = selectors.quote_get(viewer=request.user, pk=pk)
+    return {"quote": quote, "discounts": list(quote.discounts.all()),
+            "final_yuan": format_yuan(quote.final_price),
+            "final_wan": format_wan(quote.final_price),
+            "final_words": amount_in_words(quote.final_price),
+            "list_yuan": format_yuan(quote.list_price),
+            "discount_yuan": format_yuan(quote.discount_amount)}
+
+
+@login_required
+@require_GET
+def quote_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    context = _quote_context(request, pk)
+    quote = context["quote"]
+    context["may_decide"] = (quote.status == Quote.Status.PENDING
+                             and request.user.may("approve_deals")
+                             and quote.created_by_id != request.user.pk)
+    context["decision_form"] = DecisionForm()
+    return render(request, "sales/opportunities/quote_detail.html", context)
+
+
+@login_required
+@require_POST
+def quote_decide(request: HttpRequest, pk: int) -> HttpResponse:
+    selectors.quote_get(viewer=request.user, pk=pk)
+    form = DecisionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(m for errors in form.errors.values() for m in errors))
+        return redirect("sales:quote_detail", pk=pk)
+    service = (services.quote_approve if form.cleaned_data["decision"] == "approve"
+               else services.quote_reject)
+    try:
+        service(actor=request.user, quote=pk, comment=form.cleaned_data["comment"])
+    except ValidationError as error:
+        messages.error(request, _errors(error))
+    else:
+        messages.success(request, _("Your decision was recorded."))
+    return redirect("sales:quote_detail", pk=pk)
+
+
+@login_required
+@require_GET
+def quote_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    """The printable quote; only an issued quote is printed (one awaiting approval or
+    rejected is not an offer)."""
+    context = _quote_context(request, pk)
+    if context["quote"].status != Quote.Status.ISSUED:
+        raise Http404
+    return pdf_response("sales/opportunities/quote_pdf.html", context, request=request,
+                        filename=f"{context['quote'].number}.pdf")
