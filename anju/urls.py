@@ -9,11 +9,12 @@ from anju.accounts import api as accounts_api
 from anju.core import api as core_api
 from anju.core.api.schema import AnjuSwaggerView
 from anju.customers import api as customers_api
+from anju.leads import api as leads_api
 from anju.property import api as property_api
 from anju.sales import api as sales_api
 
 api_router = DefaultRouter()
-for app_api in (core_api, accounts_api, customers_api, property_api, sales_api):
+for app_api in (core_api, accounts_api, customers_api, property_api, leads_api, sales_api):
     app_api.register(api_router)
 
 urlpatterns = [
@@ -22,6 +23,7 @@ urlpatterns = [
     path("core/", include("anju.core.urls")),
     path("customers/", include("anju.customers.urls")),
     path("property/", include("anju.property.urls")),
+    path("leads/", include("anju.leads.urls")),
     path("sales/", include("anju.sales.urls")),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "anju.accounts",
     "anju.customers",
     "anju.property",
+    "anju.leads",
     "anju.sales",
     "anju.web",
 ]
