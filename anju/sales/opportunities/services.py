@@ -456,7 +456,7 @@ def discount_allowed(*, actor: User, payment_method: str) -> Decimal:
 
 
 @transaction.atomic
-def discount_policy_set(*, actor: User, role: Role, payment_method: str,
+def discount_policy_set(*, actor: User, role: Role, payment_method: str = "",
                         max_discount_percent: Any) -> DiscountPolicy:
     """Admins set a role's discount limit (for one payment method, or '' for any)."""
     _require_authenticated(actor)
