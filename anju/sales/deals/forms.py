@@ -7,7 +7,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from anju.core.money import to_fen
+from anju.core.money import format_yuan, to_fen
 from anju.sales.models.deals import (
     DealChangeRequest,
     DealPaymentMethod,
@@ -176,7 +176,7 @@ class ChangeRequestForm(forms.Form):
     def __init__(self, *args, units=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["target_unit"].choices = [("", "—")] + [
-            (unit.pk, f"{unit.label} · ¥{unit.list_price:,.2f}") for unit in units]
+            (unit.pk, f"{unit.label} · {format_yuan(unit.list_price)}") for unit in units]
 
 
 class DecisionForm(forms.Form):

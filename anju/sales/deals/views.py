@@ -214,6 +214,8 @@ def deal_reserve(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def deal_contract(request: HttpRequest, pk: int) -> HttpResponse:
     deal = _deal_or_404(request, pk)
+    buyer_errors: list[str] = []
+    plan_errors: list[str] = []
     if request.method == "POST":
         form = ContractForm(request.POST)
         buyers = BuyerFormSet(request.POST, prefix="buyers")
@@ -224,11 +226,22 @@ def deal_contract(request: HttpRequest, pk: int) -> HttpResponse:
             buyer_rows = [(row.cleaned_data["customer"], row.cleaned_data["share"])
                           for row in buyers if row.cleaned_data.get("customer")]
             lines = [line for row in plan if (line := row.line()) is not None]
-            result, status = _run(form, lambda: services.deal_contract(
-                actor=request.user, deal=deal, buyers=buyer_rows,
-                payment_method=data["payment_method"], instalments=lines,
-                discount_amount=data.get("discount_amount"),
-                discount_note=data.get("discount_note"), signed_on=data["signed_on"]))
+            try:
+                result, status = services.deal_contract(
+                    actor=request.user, deal=deal, buyers=buyer_rows,
+                    payment_method=data["payment_method"], instalments=lines,
+                    discount_amount=data.get("discount_amount"),
+                    discount_note=data.get("discount_note"), signed_on=data["signed_on"]), 200
+            except DealError as error:
+                form.add_error(None, error.message)
+                result, status = None, 409
+            except ValidationError as error:  # the rows' errors go under their tables
+                errors = error.message_dict
+                buyer_errors = errors.pop("buyers", [])
+                plan_errors = errors.pop("instalments", [])
+                if errors:
+                    apply_service_errors(form, ValidationError(errors))
+                result, status = None, 400
             if result is not None:
                 messages.success(request, _("Contract %(number)s signed.") % {
                     "number": result.contract_number})
@@ -254,7 +267,8 @@ def deal_contract(request: HttpRequest, pk: int) -> HttpResponse:
                      .filter(pk__in=ids).values_list("pk", "name"))
     return render(request, "sales/deals/contract.html", {
         "deal": deal, "form": form, "buyers": buyers, "plan": plan, "names": names,
-        "deposit": deal.deposit}, status=status)
+        "deposit": deal.deposit, "buyer_errors": buyer_errors, "plan_errors": plan_errors},
+        status=status)
 
 
 @login_required
