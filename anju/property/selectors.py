@@ -67,18 +67,32 @@ class BoardFilters:
 class BoardCell:
     unit: Unit
     matches: bool = True
+    title: str = ""
 
-    @property
-    def title(self) -> str:
-        unit = self.unit
+
+class _Titles:
+    """Hover text of the cells: "3-1201 · A户型 3室2厅2卫 · 98.50 m² · 128.50万元 · …".
+    Translated labels and unit-type texts are looked up once per board, not per cell."""
+
+    def __init__(self) -> None:
+        self.status = {s.value: str(s.label) for s in Unit.Status}
+        self.types: dict[int, str] = {}
+        self.area = _("%(area)s m²")
+        self.per_m2 = _("%(price)s yuan/m²")
+
+    def __call__(self, unit: Unit) -> str:
         parts = [unit.label]
         if unit.unit_type_id:
-            parts.append(f"{unit.unit_type.name} {unit.unit_type.layout}")
-        parts.append(_("%(area)s m²") % {"area": unit.built_area})
+            text = self.types.get(unit.unit_type_id)
+            if text is None:
+                text = self.types[unit.unit_type_id] = (
+                    f"{unit.unit_type.name} {unit.unit_type.layout}")
+            parts.append(text)
+        parts.append(self.area % {"area": unit.built_area})
         parts.append(format_wan(unit.list_price))
-        if unit.unit_price:
-            parts.append(_("%(price)s yuan/m²") % {"price": f"{unit.unit_price:,}"})
-        parts.append(str(unit.get_status_display()))
+        if unit.built_area:
+            parts.append(self.per_m2 % {"price": f"{unit.unit_price:,}"})
+        parts.append(self.status.get(unit.status, unit.status))
         return " · ".join(parts)
 
 
@@ -120,8 +134,9 @@ def board_for(*, building: Building, filters: BoardFilters | None = None) -> Boa
     rows: dict[int, dict[int, BoardCell]] = defaultdict(dict)
     positions = building.units_per_floor
     types: dict[int, str] = {}
+    title = _Titles()
     for unit in units:
-        rows[unit.floor][unit.position] = BoardCell(unit, filters.matches(unit))
+        rows[unit.floor][unit.position] = BoardCell(unit, filters.matches(unit), title(unit))
         positions = max(positions, unit.position)
         if unit.unit_type_id:
             types[unit.unit_type_id] = unit.unit_type.name
@@ -138,7 +153,9 @@ def board_changes(*, building: Building, since: int,
                                                                 list[tuple[str, str, int]]]:
     """The cells changed since revision `since`, and the building's fresh status counts."""
     filters = filters or BoardFilters()
-    changed = [BoardCell(u, filters.matches(u)) for u in _board_units(building.pk, since)]
+    title = _Titles()
+    changed = [BoardCell(u, filters.matches(u), title(u)) for u in _board_units(building.pk,
+                                                                                 since)]
     counts = Counter(dict(Unit.objects.filter(building_id=building.pk).order_by()
                           .values_list("status").annotate(n=Count("id"))))
     return changed, [(s.value, str(s.label), counts.get(s.value, 0)) for s in Unit.Status]

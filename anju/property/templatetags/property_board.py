@@ -21,10 +21,10 @@ def board_cell(cell, panel_prefix: str, oob: bool = False) -> SafeString:
     if oob:
         classes += " changed"
     return format_html(
-        '<button type="button" id="unit-{}" class="{}" title="{}" aria-label="{}" '
+        '<button type="button" id="unit-{}" class="{}" title="{}" '
         'data-status="{}" hx-get="{}{}/" hx-target="#unit-panel"{}>'
         '<span class="cell-no">{}</span><span class="cell-price">{}</span></button>',
-        unit.pk, classes, cell.title, cell.title, unit.status, panel_prefix, unit.pk,
+        unit.pk, classes, cell.title, unit.status, panel_prefix, unit.pk,
         mark_safe(' hx-swap-oob="true"') if oob else "",
         unit.number, f"{to_wan(unit.list_price, 1)}万")
 
