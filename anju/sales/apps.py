@@ -7,3 +7,7 @@ class SalesConfig(AppConfig):
     label = "sales"
     verbose_name = _("Sales")
 
+    def ready(self) -> None:
+        from .deals.audit import deals_audit_register
+
+        deals_audit_register()

@@ -12,6 +12,7 @@ the API answers with 409 (docs/decisions/0007-one-live-deal-per-unit.md)."""
 
 import datetime
 from collections.abc import Iterable, Sequence
+from copy import copy
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -25,6 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from anju.accounts.models import Project, User
+from anju.core import audit
 from anju.core.money import MoneyError, format_yuan, to_fen
 from anju.core.notifications import notify
 from anju.customers import services as customer_services
@@ -160,10 +162,12 @@ def _move_deal(deal: Deal, *, from_status: str, changes: dict) -> None:
     """Conditional UPDATE of the deal's status (and other columns): a concurrent action that
     moved it first makes this one fail instead of writing over it."""
     changes = {**changes, "version": F("version") + 1, "updated_at": timezone.now()}
+    before = copy(deal)
     if not Deal.objects.filter(pk=deal.pk, status=from_status).update(**changes):
         raise DealError(_("This deal was changed by someone else; reload and try again."),
                         "state_changed")
     deal.refresh_from_db()
+    audit.record_update(before=before, after=deal)
 
 
 def _event(deal: Deal, kind: str, actor: Any, message: str, **data: Any) -> DealEvent:
