@@ -133,6 +133,14 @@ def test_every_illegal_move_is_refused_with_a_reason(people, make_opportunity, s
     assert _cells() == cells
 
 
+def test_refusals_say_why_in_chinese(people, make_opportunity):
+    opportunity = make_opportunity()
+    with pytest.raises(services.IllegalMove) as error:
+        services.opportunity_move(actor=people["consultant"], opportunity=opportunity,
+                                  to_stage=S.CONTRACTED)
+    assert "认购" in error.value.message_dict["stage"][0]
+
+
 def test_lost_needs_a_reason(people, make_opportunity):
     consultant = people["consultant"]
     opportunity = make_opportunity()
