@@ -12,6 +12,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from anju.accounts.models import Project
 from anju.core.scoping import ScopedQuerySet, ScopeSpec
@@ -164,7 +165,7 @@ class DealBuyer(models.Model):
 
 
 class LoanStatus(models.TextChoices):
-    APPLIED = "applied", _("applied")
+    APPLIED = "applied", pgettext_lazy("loan", "applied")
     APPROVED = "approved", _("approved")
     DISBURSED = "disbursed", _("disbursed")
     REFUSED = "refused", _("refused")

@@ -52,7 +52,7 @@ def test_reserve_a_taken_unit_says_so(people, units, customer, client_for):
          "expires_on": (timezone.localdate() + datetime.timedelta(days=7)).isoformat(),
          "method": "transfer"})
     assert response.status_code == 409
-    assert "1-101" in response.content.decode() and "already" in response.content.decode()
+    assert "房源 1-101 已被其他交易占用" in response.content.decode()
     assert Deal.objects.count() == 1
 
 
@@ -113,7 +113,7 @@ def test_contract_page_names_the_bad_row(people, units, customer, client_for):
     response = client_for(people["consultant"]).post(
         reverse("sales:deal_contract", args=[deal.pk]), data)
     assert response.status_code == 400
-    assert "Instalment 2" in response.content.decode()
+    assert "第 2 期：请填写贷款银行" in response.content.decode()
 
 
 def test_detail_list_and_receipt_pages(people, contracted, client_for,
@@ -145,7 +145,7 @@ def test_overpayment_on_the_page_names_the_amount(people, contracted, client_for
         reverse("sales:payment_create", args=[deal.pk, line.pk]),
         {"amount": str(line.amount + 1), "method": "transfer"})
     assert response.status_code == 400
-    assert "overpay" in response.content.decode()
+    assert "将超付" in response.content.decode()
 
 
 def test_change_request_and_approval_pages(people, contracted, units, client_for):
@@ -175,7 +175,7 @@ def test_rejection_without_comment_names_the_field(people, contracted, client_fo
     response = client_for(people["manager"]).post(
         reverse("sales:change_request_detail", args=[change.pk]), {"decision": "reject"})
     assert response.status_code == 400
-    assert "Say why" in response.content.decode()
+    assert "请填写驳回原因" in response.content.decode()
 
 
 def test_customer_section_shows_deals_units_and_payments(people, contracted, client_for):

@@ -178,8 +178,8 @@ def test_plan_row_errors_name_the_row(people, units, customer):
                                    InstalmentLine("down_payment", today, Decimal("-1")),
                                    InstalmentLine("loan", today, Decimal("100"), bank="")])
     messages = error.value.message_dict["instalments"]
-    assert any("1" in m and "zero" in m for m in messages)
-    assert any("2" in m and "bank" in m for m in messages)
+    assert any("第 1 期" in m and "大于零" in m for m in messages)  # zh-hans by default
+    assert any("第 2 期" in m and "银行" in m for m in messages)
 
 
 def test_shares_must_add_up_to_100(people, units, customer):
