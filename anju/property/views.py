@@ -3,6 +3,7 @@ the unit side panel with lock/release, building from a pattern, unit types, pric
 
 Thin: parse with a form, call a selector or a service, render. htmx requests get partials."""
 
+import json
 from decimal import Decimal
 from urllib.parse import urlencode
 
@@ -120,11 +121,14 @@ def board_changes(request: HttpRequest, pk: int) -> HttpResponse:
                                                     request.GET.getlist("unit_type") if v]]
     cells, counts = selectors.board_changes(building=building, since=since,
                                             filters=form.filters())
-    return render(request, "property/_board_changes.html", {
+    response = render(request, "property/_board_changes.html", {
         "building": building, "cells": cells, "counts": counts,
         "total": sum(c for _s, _l, c in counts), "revision": building.revision,
         "query": _filter_query(request), "poll_seconds": POLL_SECONDS,
         "panel_prefix": _panel_prefix()})
+    # The page refreshes an open side panel whose unit is among these (board.js).
+    response["HX-Trigger"] = json.dumps({"property:units-changed": [c.unit.pk for c in cells]})
+    return response
 
 
 # --- a unit's side panel and sales control --------------------------------------------------

@@ -33,3 +33,24 @@
     }
   });
 })();
+
+/* Someone else changed units (the poll's HX-Trigger): refresh the open panel if its unit is
+   one of them, and keep the open unit's cell marked after its out-of-band swap. */
+(function () {
+  "use strict";
+  document.addEventListener("property:units-changed", function (event) {
+    var ids = (event.detail && event.detail.value) || [];
+    var panel = document.getElementById("unit-panel");
+    var head = panel ? panel.querySelector("[data-unit-id]") : null;
+    if (!head) { return; }
+    var id = parseInt(head.getAttribute("data-unit-id"), 10);
+    if (ids.indexOf(id) < 0) { return; }
+    window.setTimeout(function () {
+      var cell = document.getElementById("unit-" + id);
+      if (cell) { cell.classList.add("selected"); cell.setAttribute("aria-pressed", "true"); }
+    }, 50);
+    if (window.htmx) {
+      window.htmx.ajax("GET", head.getAttribute("data-panel-url"), { target: "#unit-panel" });
+    }
+  });
+})();

@@ -1,6 +1,7 @@
 """The sales-control board page, its htmx parts (filters, changed cells, side panel) and
 sales control (lock / release) from the panel."""
 
+import json
 import re
 
 import pytest
@@ -108,6 +109,7 @@ def test_changes_since_a_marker(staff, make_building, client_for):
     assert 'class="cell s-held changed"' in html and 'hx-swap-oob="true"' in html
     assert re.search(r'id="count-held" hx-swap-oob="true">1<', html)
     assert "since=1" in html
+    assert json.loads(response["HX-Trigger"]) == {"property:units-changed": [unit.pk]}
     assert client.get(url, {"since": 1}, **HTMX).status_code == 204
     assert client.get(url, {"since": "x"}, **HTMX).status_code == 400
 
