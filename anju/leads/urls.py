@@ -1,2 +1,26 @@
+from django.urls import path
+
+from . import views
+
 app_name = "leads"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.queue, name="queue"),
+    path("<int:pk>/", views.detail, name="detail"),
+    path("<int:pk>/<slug:name>/", views.action, name="action"),
+    path("new/", views.capture, name="capture"),
+    path("imports/", views.import_list, name="import"),
+    path("imports/<int:pk>/", views.import_detail, name="import_detail"),
+    path("imports/<int:pk>/errors.xlsx", views.import_errors, name="import_errors"),
+    path("channels/", views.channels, name="channels"),
+    path("registrations/", views.registrations, name="registrations"),
+    path("registrations/<int:pk>/trail/", views.registration_trail, name="registration_trail"),
+    path("registrations/<int:pk>/<slug:name>/", views.registration_action,
+         name="registration_action"),
+    path("agencies/", views.agencies, name="agencies"),
+    path("roster/", views.roster, name="roster"),
+    path("rules/", views.rules, name="rules"),
+    path("reports/", views.report_page, name="reports"),
+    path("reports/data/", views.report_data, name="report_data"),
+    path("checkin/<slug:code>/", views.checkin, name="checkin"),
+    path("checkin/<slug:code>/thanks/", views.checkin_done, name="checkin_done"),
+]
