@@ -1,0 +1,36 @@
+"""Menu entries by right, the admin screens (status read-only, history append-only)."""
+
+from anju.core.registry import menu
+from anju.property.models import UnitStatusChange
+from anju.property.services import unit_transition
+
+
+def keys(user):
+    return {entry.key for entry in menu.for_user(user) if entry.key.startswith("property.")}
+
+
+def test_menu_entries_by_right(staff):
+    assert keys(staff["consultant"]) == {"property.board", "property.unit_types"}
+    assert keys(staff["manager"]) == {"property.board", "property.unit_types",
+                                      "property.new_building", "property.price_import"}
+
+
+def test_menu_shows_in_the_shell(staff, client_for):
+    html = client_for(staff["manager"]).get("/").content.decode()
+    assert 'data-key="property.board"' in html and "销控" in html
+
+
+def test_admin_unit_pages(staff, make_building, client_for):
+    unit = make_building(floors=1, per_floor=1).units.get()
+    unit_transition(unit_id=unit.pk, to_status="locked", actor=staff["admin"], reason="x")
+    admin = staff["admin"]
+    admin.is_staff = admin.is_superuser = True
+    admin.save()
+    client = client_for(admin)
+    assert client.get("/admin/property/unit/").status_code == 200
+    page = client.get(f"/admin/property/unit/{unit.pk}/change/")
+    assert page.status_code == 200
+    assert 'name="status"' not in page.content.decode()  # read-only: moves go through services
+    change = UnitStatusChange.objects.get()
+    assert client.get(f"/admin/property/unitstatuschange/{change.pk}/delete/").status_code == 403
+    assert client.get("/admin/property/unitstatuschange/add/").status_code == 403
