@@ -1,0 +1,81 @@
+"""The opportunity board and the funnel in a real browser (Chromium) under the CSP: a legal drop
+moves the card, a refused drop explains why and the card stays, a drop on "lost" asks for
+the reason; the funnel chart draws. Marked `browser`."""
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore
+
+from anju.sales.models.opportunities import Opportunity
+
+from .opportunity_fixtures import *  # noqa: F403
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def page_for(live_server, people):
+    from playwright.sync_api import sync_playwright
+
+    from anju.core.system_requirements import chromium_path
+
+    user = people["consultant"]
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(),
+                                             args=["--no-sandbox"])
+
+        def open_page(path):
+            context = browser.new_context(viewport={"width": 2200, "height": 1000})
+            context.add_cookies([{"name": settings.SESSION_COOKIE_NAME,
+                                  "value": session.session_key, "url": live_server.url}])
+            page = context.new_page()
+            page.csp_errors = []
+            page.on("console", lambda m: page.csp_errors.append(m.text)
+                    if "Content Security Policy" in m.text else None)
+            page.goto(live_server.url + path)
+            return page
+
+        yield open_page
+        browser.close()
+
+
+def test_board_moves_refuses_and_asks_why_lost(page_for, make_opportunity):
+    first = make_opportunity()
+    second = make_opportunity()
+    page = page_for("/sales/opportunities/board/")
+    card = f"#card-{first.pk}"
+    # refused: a first visit cannot be won; the reason shows, the card stays
+    page.drag_and_drop(card, '.kanban-column[data-stage="won"] .kanban-cards')
+    page.wait_for_selector("#kanban-status.message-error")
+    assert page.text_content("#kanban-status").strip()
+    assert page.locator(f'.kanban-column[data-stage="first_visit"] {card}').count() == 1
+    first.refresh_from_db()
+    assert first.stage == "first_visit"
+    # legal: to negotiation; the card moves and the counts follow
+    page.drag_and_drop(card, '.kanban-column[data-stage="negotiation"] .kanban-cards')
+    page.wait_for_selector(f'.kanban-column[data-stage="negotiation"] {card}')
+    page.wait_for_selector('.kanban-column[data-stage="negotiation"] '
+                           '.kanban-count[data-count="1"]')
+    first.refresh_from_db()
+    assert first.stage == "negotiation"
+    # lost: the dialog asks why
+    page.drag_and_drop(f"#card-{second.pk}", '.kanban-column[data-stage="lost"] .kanban-cards')
+    page.wait_for_selector("#lost-dialog[open]")
+    page.select_option("#lost-form select[name=lost_reason]", "price")
+    page.click('#lost-form button[value="ok"]')
+    page.wait_for_selector(f'.kanban-column[data-stage="lost"] #card-{second.pk}')
+    assert Opportunity.objects.get(pk=second.pk).lost_reason == "price"
+    assert page.csp_errors == []
+
+
+def test_funnel_chart_draws_under_csp(page_for, make_opportunity):
+    make_opportunity()
+    page = page_for("/sales/opportunities/funnel/")
+    page.wait_for_selector("#funnel-chart[data-chart-drawn] svg", timeout=10_000)
+    assert page.csp_errors == []
