@@ -35,3 +35,11 @@ def wan(value) -> str:
     from anju.core.money import format_wan
 
     return "—" if value in (None, "") else format_wan(value)
+
+
+@register.filter
+def yuan(value) -> str:
+    """¥1,234,567.89"""
+    from anju.core.money import format_yuan
+
+    return "—" if value in (None, "") else format_yuan(value)

@@ -85,3 +85,21 @@ def client_for():
         return client
 
     return make
+
+
+@pytest.fixture
+def page_queries():
+    """`page_queries(client, url, **extra) -> (all, own)`: the queries of one GET, and those
+    reading property tables. Full pages also run the shell's (session, user, scope, menu,
+    inbox badge), which other apps' menu entries change: pin `own`, compare `all`."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def measure(client, url, **extra):
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(url, **extra)
+        assert response.status_code == 200, response.status_code
+        own = [q for q in queries.captured_queries if '"property_' in q["sql"]]
+        return len(queries), len(own)
+
+    return measure
