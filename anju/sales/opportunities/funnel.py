@@ -66,12 +66,27 @@ def cell_add(key: dict, stage: str, **deltas: int) -> None:
         cells.update(**{name: F(name) + value for name, value in deltas.items()})
 
 
+def _apply(changes: dict[tuple, dict[str, int]]) -> None:
+    """Adds deltas to several cells, always in the same order (owner, then stage), so two
+    concurrent moves lock their cells in one order and cannot deadlock each other."""
+    for (_owner_key, stage), deltas in sorted(changes.items(), key=lambda item: item[0]):
+        cell_add(deltas.pop("__key__"), stage, **deltas)
+
+
+def _collect(changes: dict, key: dict, stage: str, **deltas: int) -> None:
+    slot = changes.setdefault((key["owner_key"], stage), {"__key__": key})
+    for name, value in deltas.items():
+        slot[name] = slot.get(name, 0) + value
+
+
 def record_opened(opportunity: Opportunity) -> None:
     """A new opportunity: reached up to its stage, one more in it."""
     key = _cell_key(opportunity)
+    changes: dict = {}
     for stage in MAIN_PATH[: opportunity.reached_rank]:
-        cell_add(key, stage, reached=1)
-    cell_add(key, opportunity.stage, current=1)
+        _collect(changes, key, stage, reached=1)
+    _collect(changes, key, opportunity.stage, current=1)
+    _apply(changes)
 
 
 def record_move(opportunity: Opportunity, *, from_stage: str, to_stage: str, seconds: int,
@@ -79,11 +94,13 @@ def record_move(opportunity: Opportunity, *, from_stage: str, to_stage: str, sec
     """One move: the stay in `from_stage` ends, `to_stage` gains one, and the main-path stages
     passed for the first time count as reached."""
     key = _cell_key(opportunity)
-    cell_add(key, from_stage, current=-1, stays=1, stay_seconds=seconds,
+    changes: dict = {}
+    _collect(changes, key, from_stage, current=-1, stays=1, stay_seconds=seconds,
              **{bucket_field(seconds): 1})
-    cell_add(key, to_stage, current=1)
+    _collect(changes, key, to_stage, current=1)
     for stage in MAIN_PATH[reached_before: opportunity.reached_rank]:
-        cell_add(key, stage, reached=1)
+        _collect(changes, key, stage, reached=1)
+    _apply(changes)
 
 
 def _contribution(opportunity: Opportunity, stays: Iterable[tuple[str, int]]
@@ -107,9 +124,11 @@ def record_owner_change(opportunity: Opportunity, *, old_owner_id: int | None) -
         .values_list("from_stage", "seconds_in_from_stage"))
     new_key = _cell_key(opportunity)
     old_key = {**new_key, "owner_key": old_owner_id or 0}
+    changes: dict = {}
     for stage, deltas in _contribution(opportunity, stays).items():
-        cell_add(old_key, stage, **{name: -value for name, value in deltas.items()})
-        cell_add(new_key, stage, **deltas)
+        _collect(changes, old_key, stage, **{name: -value for name, value in deltas.items()})
+        _collect(changes, new_key, stage, **deltas)
+    _apply(changes)
 
 
 @transaction.atomic
