@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.http import FileResponse
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -77,15 +78,23 @@ class BuildingPatternSerializer(serializers.Serializer):
 
 class UnitTypeSerializer(serializers.ModelSerializer):
     layout = serializers.CharField(read_only=True)
-    floor_plan = serializers.ImageField(required=False, allow_null=True)
+    floor_plan = serializers.ImageField(required=False, allow_null=True, write_only=True)
+    floor_plan_url = serializers.SerializerMethodField()
 
     class Meta:
         model = UnitType
         fields = ["id", "project", "name", "rooms", "halls", "bathrooms", "layout",
-                  "built_area", "usable_area", "orientation", "floor_plan"]
-        read_only_fields = ["id", "layout"]
+                  "built_area", "usable_area", "orientation", "floor_plan", "floor_plan_url"]
+        read_only_fields = ["id", "layout", "floor_plan_url"]
         # The (project, name) rule is the service's, answered as a field error there.
         validators: list = []
+
+
+    def get_floor_plan_url(self, unit_type: UnitType) -> str | None:
+        """The image's address (scoped like the unit type); null without a floor plan."""
+        if not unit_type.floor_plan:
+            return None
+        return reverse("property:unit_type_floor_plan", args=[unit_type.pk])
 
 
 class UnitSerializer(serializers.ModelSerializer):

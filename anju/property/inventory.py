@@ -60,6 +60,15 @@ def floor_plan_check(upload: UploadedFile | None) -> None:
             _("The floor plan must be an image (JPEG, PNG or WebP).")]})
 
 
+def floor_plan_content_type(name: str) -> str:
+    lower = (name or "").lower()
+    if lower.endswith(".png"):
+        return "image/png"
+    if lower.endswith(".webp"):
+        return "image/webp"
+    return "image/jpeg"
+
+
 UNIT_TYPE_FIELDS = ("name", "rooms", "halls", "bathrooms", "built_area", "usable_area",
                     "orientation")
 

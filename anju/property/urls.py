@@ -15,6 +15,8 @@ urlpatterns = [
     path("unit-types/", views.unit_type_list, name="unit_type_list"),
     path("unit-types/new/", views.unit_type_edit, name="unit_type_create"),
     path("unit-types/<int:pk>/", views.unit_type_edit, name="unit_type_edit"),
+    path("unit-types/<int:pk>/floor-plan/", views.unit_type_floor_plan,
+         name="unit_type_floor_plan"),
     path("imports/", views.price_import_upload, name="price_import"),
     path("imports/<int:pk>/", views.price_import_detail, name="price_import_detail"),
     path("imports/<int:pk>/apply/", views.price_import_apply, name="price_import_apply"),

@@ -292,6 +292,25 @@ def unit_type_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
                   {"form": form, "unit_type": unit_type}, status=400 if form.errors else 200)
 
 
+@login_required
+@require_GET
+def unit_type_floor_plan(request: HttpRequest, pk: int) -> FileResponse:
+    """The floor plan image, for those who may see the unit type (served through the
+    storage API, so it works the same on a local folder and on S3)."""
+    unit_type = (selectors.unit_type_visible_to(request.user).filter(pk=pk)
+                 .only("id", "floor_plan").first())
+    if unit_type is None or not unit_type.floor_plan:
+        raise Http404
+    try:
+        handle = unit_type.floor_plan.open("rb")
+    except (FileNotFoundError, OSError):
+        raise Http404 from None
+    response = FileResponse(handle, content_type=inventory.floor_plan_content_type(
+        unit_type.floor_plan.name))
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
 # --- price-list import ----------------------------------------------------------------------
 
 @login_required

@@ -171,7 +171,9 @@ def test_unit_types_with_floor_plan(staff, org, api_for, django_assert_num_queri
         "built_area": "75.5", "floor_plan": SimpleUploadedFile("c.png", image.getvalue())},
         format="multipart")
     assert created.status_code == 201, created.json()
-    assert created.json()["layout"] and created.json()["floor_plan"]
+    assert created.json()["layout"]
+    plan_url = created.json()["floor_plan_url"]
+    assert plan_url == f"/property/unit-types/{created.json()['id']}/floor-plan/"
     bad = client.post("/api/v1/unit-types/", {
         "project": org["a"].pk, "name": "D户型", "built_area": "75.5",
         "floor_plan": SimpleUploadedFile("d.png", b"no image")}, format="multipart")

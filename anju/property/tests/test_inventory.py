@@ -143,7 +143,13 @@ def test_unit_type_pages(org, staff, types, client_for):
         "built_area": "88.8", "orientation": "SN",
         "floor_plan": SimpleUploadedFile("e.jpg", image_bytes("JPEG"))})
     assert response.status_code == 302
-    assert UnitType.objects.get(name="E户型").floor_plan
+    created = UnitType.objects.get(name="E户型")
+    assert created.floor_plan
+    image = client_for(staff["consultant"]).get(f"/property/unit-types/{created.pk}/floor-plan/")
+    assert image.status_code == 200 and image["Content-Type"] == "image/jpeg"
+    assert b"".join(image.streaming_content)[:3] == b"\xff\xd8\xff"
+    assert client_for(staff["outsider"]).get(
+        f"/property/unit-types/{created.pk}/floor-plan/").status_code == 404
     bad = client.post("/property/unit-types/new/", {
         "project": org["a"].pk, "name": "F户型", "rooms": 3, "halls": 2, "bathrooms": 1,
         "built_area": "88.8", "floor_plan": SimpleUploadedFile("f.png", b"GIF89a nonsense")})
