@@ -19,6 +19,9 @@ from anju.sales.models.deals import (
 
 from .services import InstalmentLine
 
+# browsers' date pickers take ISO values whatever the page's language
+DATE_INPUT = forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+DATETIME_INPUT = forms.DateTimeInput(format="%Y-%m-%dT%H:%M", attrs={"type": "datetime-local"})
 DEPOSIT_METHODS = [(value, label) for value, label in Payment.Method.choices
                    if value != Payment.Method.LOAN]
 
@@ -54,7 +57,7 @@ class ReserveForm(forms.Form):
     discount_amount = MoneyField(label=_("discount (yuan)"), required=False, initial=0)
     discount_note = forms.CharField(label=_("discount note"), max_length=200, required=False)
     expires_on = forms.DateField(label=_("reservation valid until"),
-                                 widget=forms.DateInput(attrs={"type": "date"}))
+                                 widget=DATE_INPUT)
     method = forms.ChoiceField(label=_("deposit paid by"), choices=DEPOSIT_METHODS,
                                initial=Payment.Method.TRANSFER)
 
@@ -76,7 +79,7 @@ class ContractForm(forms.Form):
     discount_amount = MoneyField(label=_("discount (yuan)"), required=False)
     discount_note = forms.CharField(label=_("discount note"), max_length=200, required=False)
     signed_on = forms.DateField(label=_("signed on"),
-                                widget=forms.DateInput(attrs={"type": "date"}))
+                                widget=DATE_INPUT)
 
 
 class BuyerForm(forms.Form):
@@ -98,7 +101,7 @@ class InstalmentForm(forms.Form):
     kind = forms.ChoiceField(label=_("kind"), required=False, choices=[("", "—")] + [
         choice for choice in Instalment.Kind.choices if choice[0] != Instalment.Kind.DEPOSIT])
     due_date = forms.DateField(label=_("due date"), required=False,
-                               widget=forms.DateInput(attrs={"type": "date"}))
+                               widget=DATE_INPUT)
     amount = MoneyField(label=_("amount (yuan)"), required=False,
                         widget=forms.TextInput(attrs={"inputmode": "decimal",
                                                       "class": "plan-amount"}))
@@ -156,7 +159,7 @@ class PaymentForm(forms.Form):
     method = forms.ChoiceField(label=_("method"), choices=DEPOSIT_METHODS,
                                initial=Payment.Method.TRANSFER)
     paid_at = forms.DateTimeField(label=_("paid at"), required=False,
-                                  widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+                                  widget=DATETIME_INPUT)
     note = forms.CharField(label=_("note"), max_length=200, required=False)
 
 
@@ -193,7 +196,7 @@ class CollectionForm(forms.Form):
     outcome = forms.CharField(label=_("outcome"), max_length=150, required=False)
     next_follow_up_at = forms.DateTimeField(
         label=_("next follow-up"), required=False,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+        widget=DATETIME_INPUT)
 
 
 class DealFilterForm(forms.Form):

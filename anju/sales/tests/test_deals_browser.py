@@ -1,0 +1,83 @@
+"""A sales consultant reserves a unit from the board (side panel → reserve form → customer
+search → deposit) and a second browser session sees that unit change colour without a
+reload. Marked `browser` (Chromium)."""
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore
+
+from anju.core.system_requirements import chromium_path
+from anju.sales.models import Deal
+
+from .deals_fixtures import build
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def session_for(user) -> str:
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    return session.session_key
+
+
+@pytest.fixture
+def open_as(live_server):
+    from playwright.sync_api import sync_playwright
+
+    from anju.conftest import CHROMIUM_ARGS
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(),
+                                             args=CHROMIUM_ARGS)
+
+        def open_page(user, path):
+            context = browser.new_context()
+            context.add_cookies([{"name": settings.SESSION_COOKIE_NAME,
+                                  "value": session_for(user), "url": live_server.url}])
+            page = context.new_page()
+            page.csp_errors = []
+            page.on("console", lambda m: page.csp_errors.append(m.text)
+                    if "Content Security Policy" in m.text else None)
+            page.goto(live_server.url + path)
+            return page
+
+        yield open_page
+        browser.close()
+
+
+def test_reserve_from_the_board_and_see_it_in_another_session(org, make_user, open_as):
+    from anju.customers.models import Customer
+
+    consultant = make_user("brconsultant", "sales_consultant", projects=[org["a"]],
+                           display_name="李顾问")
+    manager = make_user("brmanager", "sales_manager", projects=[org["a"]])
+    building = build(org["a"], code="8", floors=4, per_floor=2)
+    unit = building.units.get(number="401")
+    Customer.objects.create(company=org["first"], project=org["a"], owner=consultant,
+                            name="张三丰")
+    cell = f"#unit-{unit.pk}"
+
+    watcher = open_as(manager, f"/property/buildings/{building.pk}/")
+    assert "s-available" in watcher.get_attribute(cell, "class")
+
+    board = open_as(consultant, f"/property/buildings/{building.pk}/")
+    board.click(cell)
+    board.wait_for_selector("#unit-panel [data-action='sales.reserve']")
+    board.click("#unit-panel [data-action='sales.reserve']")
+    board.wait_for_selector("#unit-panel #deal-unit-form")
+    board.fill("#deal-customer-q", "张三")
+    board.wait_for_selector("#deal-customer-choices input[name=customer]")
+    board.check("#deal-customer-choices input[name=customer]")
+    board.fill("#unit-panel input[name=deposit]", "50000")
+    board.click("#deal-submit")
+    board.wait_for_selector("#deal-status")
+    assert "8-401" in board.inner_text("h1")
+    assert Deal.objects.get(unit=unit).status == "reserved"
+
+    # the other session's board turns the cell to "reserved" by itself (it polls)
+    watcher.wait_for_selector(f"{cell}.s-reserved", timeout=15_000)
+    assert watcher.csp_errors == [] and board.csp_errors == []
