@@ -44,6 +44,7 @@
       var from = card.closest(".kanban-column");
       column.querySelector(".kanban-cards").prepend(card);
       card.setAttribute("data-stage", result.data.stage);
+      fillMoves(card);
       bump(from, -1);
       bump(column, 1);
       say(result.data.label, "success");
@@ -52,6 +53,43 @@
       say(board.getAttribute("data-error") || "×", "error");
     });
   }
+
+  // The per-card "move to" list (touch screens, keyboards): option labels from the columns,
+  // rebuilt from the new column's allowed moves after a move.
+  function columnFor(stage) {
+    return board.querySelector('.kanban-column[data-stage="' + stage + '"]');
+  }
+
+  function fillMoves(card) {
+    var select = card.querySelector(".kanban-move");
+    var column = card.closest(".kanban-column");
+    if (!select || !column) { return; }
+    var first = select.options[0];
+    select.innerHTML = "";
+    select.appendChild(first);
+    (column.getAttribute("data-moves") || "").split(",").forEach(function (stage) {
+      if (!stage) { return; }
+      var option = document.createElement("option");
+      option.value = stage;
+      option.textContent = columnFor(stage).getAttribute("data-label");
+      select.appendChild(option);
+    });
+    select.value = "";
+  }
+
+  Array.prototype.forEach.call(board.querySelectorAll(".kanban-card"), fillMoves);
+
+  board.addEventListener("change", function (event) {
+    var select = event.target;
+    if (!select.classList || !select.classList.contains("kanban-move") || !select.value) {
+      return;
+    }
+    var card = select.closest(".kanban-card");
+    var column = columnFor(select.value);
+    select.value = "";
+    if (column.getAttribute("data-stage") === "lost") { askWhyLost(card, column); return; }
+    send(card, column, {});
+  });
 
   function askWhyLost(card, column) {
     var form = document.getElementById("lost-form");

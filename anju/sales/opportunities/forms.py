@@ -3,6 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from anju.core.locking import VersionedFormMixin
 from anju.sales.models.opportunities import LostReason, OpportunityStage, PaymentMethod
 
 OPEN_CHOICES = [(value, label) for value, label in OpportunityStage.choices
@@ -60,3 +61,17 @@ class QuoteForm(forms.Form):
 class DecisionForm(forms.Form):
     decision = forms.ChoiceField(choices=[("approve", _("approve")), ("reject", _("reject"))])
     comment = forms.CharField(label=_("comment"), required=False, max_length=500)
+
+
+class OpportunityEditForm(VersionedFormMixin, forms.Form):
+    """Expected value, expected close date and consultant (the stage moves by MoveForm)."""
+
+    expected_value = forms.DecimalField(label=_("expected value (yuan)"), required=False,
+                                        max_digits=14, decimal_places=2, min_value=0)
+    expected_close_date = forms.DateField(label=_("expected close date"), required=False,
+                                          widget=forms.DateInput(attrs={"type": "date"}))
+    owner = forms.ModelChoiceField(label=_("consultant"), queryset=None, required=False)
+
+    def __init__(self, *args, owners=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = owners

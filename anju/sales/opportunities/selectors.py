@@ -140,6 +140,7 @@ class KanbanColumn:
     cards: list[Opportunity]
     probability: int
     value_wan: str
+    moves: tuple[str, ...] = ()
 
 
 def kanban(*, viewer: User, filters: dict | None = None) -> list[KanbanColumn]:
@@ -161,7 +162,8 @@ def kanban(*, viewer: User, filters: dict | None = None) -> list[KanbanColumn]:
         columns.append(KanbanColumn(stage=stage, label=str(Stage(stage).label),
                                     count=total["n"], cards=cards,
                                     probability=probabilities[stage],
-                                    value_wan=format_wan(total["value"] or 0)))
+                                    value_wan=format_wan(total["value"] or 0),
+                                    moves=allowed_moves(stage)))
     return columns
 
 
@@ -337,6 +339,12 @@ def quote_list(*, viewer: User, status: str = "", limit: int = 100) -> list[Quot
         rows = rows.filter(status=status)
     return list(rows.select_related("opportunity__customer", "unit", "created_by")
                 .order_by("-id")[:limit])
+
+
+def owner_choices(*, viewer: User) -> QuerySet[User]:
+    """Consultants the viewer may hand an opportunity to (users visible to them)."""
+    return (User.objects.visible_to(viewer).filter(is_active=True)
+            .only("id", "username", "display_name").order_by("username"))
 
 
 def filter_choices(*, viewer: User) -> dict:

@@ -11,6 +11,7 @@ urlpatterns: list = [
     path("opportunities/funnel/", views.opportunity_funnel, name="opportunity_funnel"),
     path("opportunities/<int:pk>/", views.opportunity_detail, name="opportunity_detail"),
     path("opportunities/<int:pk>/move/", views.opportunity_move, name="opportunity_move"),
+    path("opportunities/<int:pk>/edit/", views.opportunity_edit, name="opportunity_edit"),
     path("opportunities/<int:pk>/quotes/", views.quote_create, name="quote_create"),
     path("quotes/", views.quote_list, name="quote_list"),
     path("quotes/<int:pk>/", views.quote_detail, name="quote_detail"),

@@ -10,12 +10,14 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from anju.core.forms import apply_service_errors
+from anju.core.locking import conflict_context
 from anju.core.money import amount_in_words, format_wan, format_yuan
 from anju.core.pdf import pdf_response
 from anju.sales.models.opportunities import Quote
 
 from . import selectors, services
-from .forms import DecisionForm, MoveForm, OpportunityCreateForm, QuoteForm
+from .forms import DecisionForm, MoveForm, OpportunityCreateForm, OpportunityEditForm, QuoteForm
 
 
 def _wants_json(request: HttpRequest) -> bool:
@@ -64,17 +66,62 @@ def opportunity_create(request: HttpRequest) -> HttpResponse:
     return redirect("sales:opportunity_detail", pk=opportunity.pk)
 
 
-@login_required
-@require_GET
-def opportunity_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def _edit_form(request: HttpRequest, opportunity, data=None) -> OpportunityEditForm:
+    return OpportunityEditForm(data, owners=selectors.owner_choices(viewer=request.user),
+                               initial={"expected_value": opportunity.expected_value,
+                                        "expected_close_date": opportunity.expected_close_date,
+                                        "owner": opportunity.owner_id,
+                                        "version": opportunity.version})
+
+
+def _detail(request: HttpRequest, pk: int, *, edit_form=None, status: int = 200,
+            extra: dict | None = None) -> HttpResponse:
     view = selectors.opportunity_detail(viewer=request.user, pk=pk)
     return render(request, "sales/opportunities/detail.html", {
-        "view": view, "opportunity": view.opportunity,
+        "view": view, "opportunity": view.opportunity, **(extra or {}),
+        "edit_form": edit_form or _edit_form(request, view.opportunity),
         "move_form": MoveForm(), "quote_form": QuoteForm(),
         "moves": [(stage, services.Stage(stage).label) for stage in view.moves],
         "value_wan": (format_wan(view.opportunity.expected_value)
                       if view.opportunity.expected_value is not None else ""),
-        "weighted_wan": format_wan(view.weighted_value) if view.weighted_value else ""})
+        "weighted_wan": format_wan(view.weighted_value) if view.weighted_value else ""},
+        status=status)
+
+
+@login_required
+@require_GET
+def opportunity_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _detail(request, pk)
+
+
+@login_required
+@require_POST
+def opportunity_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Saves the expected value, close date and consultant; a version conflict shows both
+    versions (409), bad input the form with its errors (400), nothing half-written."""
+    opportunity = selectors.opportunity_get(viewer=request.user, pk=pk)
+    form = _edit_form(request, opportunity, request.POST)
+    if form.is_valid():
+        try:
+            changes = {name: form.cleaned_data[name]
+                       for name in ("expected_value", "expected_close_date")}
+            owner = form.cleaned_data["owner"]
+            if owner is not None and owner.pk != opportunity.owner_id:
+                changes["owner"] = owner
+            services.opportunity_update(actor=request.user, opportunity=opportunity,
+                                        expected_version=form.expected_version, **changes)
+        except services.VersionConflict as conflict:
+            return _detail(request, pk, edit_form=form, status=409,
+                           extra=conflict_context(conflict, field_names=[
+                               "expected_value", "expected_close_date", "owner"]))
+        except ValidationError as error:
+            apply_service_errors(form, error)
+        except PermissionDenied:
+            raise Http404 from None
+        else:
+            messages.success(request, _("The opportunity was saved."))
+            return redirect("sales:opportunity_detail", pk=pk)
+    return _detail(request, pk, edit_form=form, status=400)
 
 
 @login_required

@@ -79,3 +79,17 @@ def test_funnel_chart_draws_under_csp(page_for, make_opportunity):
     page = page_for("/sales/opportunities/funnel/")
     page.wait_for_selector("#funnel-chart[data-chart-drawn] svg", timeout=10_000)
     assert page.csp_errors == []
+
+
+def test_board_move_list_for_touch_screens(page_for, make_opportunity):
+    opportunity = make_opportunity()
+    page = page_for("/sales/opportunities/board/")
+    select = f"#card-{opportunity.pk} select.kanban-move"
+    page.select_option(select, "needs_confirmed")
+    page.wait_for_selector(f'.kanban-column[data-stage="needs_confirmed"] #card-{opportunity.pk}')
+    # the list now offers the moves of the new stage
+    options = page.eval_on_selector_all(f"{select} option", "nodes => nodes.map(n => n.value)")
+    assert "first_visit" in options and "needs_confirmed" not in options
+    opportunity.refresh_from_db()
+    assert opportunity.stage == "needs_confirmed"
+    assert page.csp_errors == []

@@ -242,3 +242,24 @@ def test_quote_pdf_has_buyer_unit_and_amount_in_capitals(people, make_opportunit
     assert "5-301" in text
     assert "¥2,000,000.00" in text
     assert "贰佰万元整" in text
+
+
+def test_edit_saves_and_shows_conflicts(people, make_opportunity, client_for):
+    consultant = people["consultant"]
+    opportunity = make_opportunity()
+    client = client_for(people["manager"])
+    url = reverse("sales:opportunity_edit", args=[opportunity.pk])
+    saved = client.post(url, {"version": opportunity.version, "expected_value": "3000000",
+                              "expected_close_date": "2027-05-01",
+                              "owner": people["peer"].pk})
+    assert saved.status_code == 302
+    opportunity.refresh_from_db()
+    assert opportunity.owner == people["peer"]
+    assert opportunity.expected_value == Decimal("3000000.00")
+    stale = client.post(url, {"version": opportunity.version - 1, "expected_value": "1"})
+    assert stale.status_code == 409 and "conflict" in stale.content.decode()
+    bad = client.post(url, {"version": opportunity.version, "expected_value": "-3"})
+    assert bad.status_code == 400
+    opportunity.refresh_from_db()
+    assert opportunity.expected_value == Decimal("3000000.00")
+    assert client_for(consultant).post(url, {"version": opportunity.version}).status_code == 404
