@@ -6,15 +6,18 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
 from anju.accounts import api as accounts_api
+from anju.aftersales import api as aftersales_api
 from anju.core import api as core_api
 from anju.core.api.schema import AnjuSwaggerView
 from anju.customers import api as customers_api
 from anju.leads import api as leads_api
+from anju.portal import api as portal_api
 from anju.property import api as property_api
 from anju.sales import api as sales_api
 
 api_router = DefaultRouter()
-for app_api in (core_api, accounts_api, customers_api, property_api, leads_api, sales_api):
+for app_api in (core_api, accounts_api, customers_api, property_api, leads_api, sales_api,
+                aftersales_api, portal_api):
     app_api.register(api_router)
 
 urlpatterns = [
@@ -25,6 +28,8 @@ urlpatterns = [
     path("property/", include("anju.property.urls")),
     path("leads/", include("anju.leads.urls")),
     path("sales/", include("anju.sales.urls")),
+    path("service/", include("anju.aftersales.urls")),
+    path("owner/", include("anju.portal.urls")),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include(api_router.urls)),

@@ -50,6 +50,8 @@ INSTALLED_APPS = [
     "anju.property",
     "anju.leads",
     "anju.sales",
+    "anju.aftersales",
+    "anju.portal",
     "anju.web",
 ]
 

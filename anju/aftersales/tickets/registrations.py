@@ -1,0 +1,1 @@
+"""What tickets contribute to the shell (menu, 360° sections, demo step)."""

@@ -1,0 +1,1 @@
+"""The owner portal's models (owner accounts, one-time codes)."""

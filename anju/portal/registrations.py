@@ -1,0 +1,1 @@
+"""What the portal contributes to the shell."""
