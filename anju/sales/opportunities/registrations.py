@@ -2,7 +2,7 @@
 
 from django.utils.translation import gettext_lazy as _
 
-from anju.core.registry import MenuEntry, Section, customer_sections, menu
+from anju.core.registry import MenuEntry, Section, customer_sections, menu, with_right
 from anju.customers.merging import merge_handlers
 from anju.sales.models.opportunities import Opportunity
 
@@ -21,6 +21,9 @@ menu.register(MenuEntry(key="sales.funnel", label=_("Sales funnel"),
                         group=GROUP))
 menu.register(MenuEntry(key="sales.quotes", label=_("Quotes"),
                         url_name="sales:quote_list", icon="file", order=230, group=GROUP))
+menu.register(MenuEntry(key="sales.settings", label=_("Discounts and win probabilities"),
+                        url_name="sales:settings", icon="sliders", order=850,
+                        visible=with_right("edit_organisation"), group=_("Administration")))
 
 customer_sections.register(Section(
     key="sales-opportunities", title=_("Opportunities"), order=200,

@@ -357,3 +357,42 @@ def filter_choices(*, viewer: User) -> dict:
         "projects": list(Project.objects.visible_to(viewer).order_by("name").values_list(
             "id", "name")[:300]),
     }
+
+
+# --- settings: discount policies and win probabilities ----------------------------------------
+@dataclass
+class SettingsView:
+    roles: list  # (code, label, [(method, field name, value or "")…])
+    methods: list  # (method or "", label)
+    companies: list  # (id, name)
+    company_id: int | None
+    probabilities: list  # (stage, label, field name, own value or "", value in force)
+
+
+def sales_settings(*, viewer: User, company_id: int | None = None) -> SettingsView:
+    """Discount limits per role and payment method, and the win probabilities of a company
+    (or the global ones) with the values in force."""
+    from anju.accounts.models import Company, Role
+    from anju.sales.models.opportunities import DiscountPolicy, PaymentMethod, StageProbability
+
+    methods = [("", "*"), *PaymentMethod.choices]
+    limits = {(role_id, method): value for role_id, method, value in
+              DiscountPolicy.objects.values_list("role_id", "payment_method",
+                                                 "max_discount_percent")}
+    roles = []
+    for role in Role.objects.order_by("id"):
+        cells = [(method, f"limit_{role.code}_{method or 'any'}",
+                  limits.get((role.pk, method), "")) for method, _label in methods]
+        roles.append((role.code, str(role.get_code_display()), cells))
+    companies = list(Company.objects.visible_to(viewer).order_by("name").values_list("id",
+                                                                                    "name"))
+    if company_id is not None and company_id not in {pk for pk, _name in companies}:
+        company_id = None
+    own = dict(StageProbability.objects.filter(company_id=company_id).values_list(
+        "stage", "probability"))
+    in_force = win_probabilities(company_id=company_id)
+    probabilities = [(stage, str(label), f"probability_{stage}", own.get(stage, ""),
+                      in_force[stage]) for stage, label in Stage.choices]
+    return SettingsView(roles=roles, methods=[(m, str(label)) for m, label in methods],
+                        companies=companies, company_id=company_id,
+                        probabilities=probabilities)

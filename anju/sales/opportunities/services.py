@@ -598,3 +598,54 @@ def _int_or_none(value: Any) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
+
+
+@transaction.atomic
+def discount_policies_replace(*, actor: User, limits: dict[tuple[str, str], Any]) -> int:
+    """Sets many limits at once (the settings page): {(role code, method or ''): percent or
+    None}; None removes the row (the role falls back to its "any method" row, else 0 %).
+    All or nothing: one bad value names its cell and nothing is saved."""
+    _require_authenticated(actor)
+    if not actor.may("edit_organisation"):
+        raise PermissionDenied(_("Only administrators configure discount policies."))
+    roles = {role.code: role for role in Role.objects.all()}
+    changed = 0
+    errors = {}
+    for (code, method), value in limits.items():
+        field = f"limit_{code}_{method or 'any'}"
+        if code not in roles or (method and method not in PaymentMethod.values):
+            errors[field] = _("Select a valid payment method.")
+            continue
+        if value in (None, ""):
+            changed += DiscountPolicy.objects.filter(role=roles[code],
+                                                     payment_method=method).delete()[0]
+            continue
+        try:
+            discount_policy_set(actor=actor, role=roles[code], payment_method=method,
+                                max_discount_percent=value)
+            changed += 1
+        except ValidationError:
+            errors[field] = _("Enter a percentage from 0 to 100.")
+    if errors:
+        raise ValidationError(errors)
+    return changed
+
+
+@transaction.atomic
+def stage_probabilities_replace(*, actor: User, company: Company | None,
+                                values: dict[str, Any]) -> None:
+    """Sets the probabilities of several stages for a company (or globally); None removes the
+    row (the stage falls back to the global row, else the default). All or nothing."""
+    errors = {}
+    for stage, value in values.items():
+        if value in (None, ""):
+            if not actor.may("edit_organisation"):
+                raise PermissionDenied(_("Only administrators configure win probabilities."))
+            StageProbability.objects.filter(company=company, stage=stage).delete()
+            continue
+        try:
+            stage_probability_set(actor=actor, stage=stage, probability=value, company=company)
+        except ValidationError as error:
+            errors[f"probability_{stage}"] = error.messages[0]
+    if errors:
+        raise ValidationError(errors)

@@ -13,6 +13,7 @@ urlpatterns: list = [
     path("opportunities/<int:pk>/move/", views.opportunity_move, name="opportunity_move"),
     path("opportunities/<int:pk>/edit/", views.opportunity_edit, name="opportunity_edit"),
     path("opportunities/<int:pk>/quotes/", views.quote_create, name="quote_create"),
+    path("settings/", views.sales_settings, name="settings"),
     path("quotes/", views.quote_list, name="quote_list"),
     path("quotes/<int:pk>/", views.quote_detail, name="quote_detail"),
     path("quotes/<int:pk>/decision/", views.quote_decide, name="quote_decide"),

@@ -8,8 +8,9 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from anju.accounts.models import Company
 from anju.core.forms import apply_service_errors
 from anju.core.locking import conflict_context
 from anju.core.money import amount_in_words, format_wan, format_yuan
@@ -266,3 +267,52 @@ def quote_pdf(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404
     return pdf_response("sales/opportunities/quote_pdf.html", context, request=request,
                         filename=f"{context['quote'].number}.pdf")
+
+
+# --- settings (admins change, everyone reads) ---------------------------------------------------
+@login_required
+@require_http_methods(["GET", "POST"])
+def sales_settings(request: HttpRequest) -> HttpResponse:
+    """Discount limits per role × payment method and win probabilities per stage (global or
+    one company). Admins (edit_organisation) save; a bad cell is named, nothing is saved."""
+    company_id = _int(request.GET.get("company") or request.POST.get("company"))
+    errors: dict = {}
+    if request.method == "POST":
+        if not request.user.may("edit_organisation"):
+            raise PermissionDenied
+        view = selectors.sales_settings(viewer=request.user, company_id=company_id)
+        try:
+            if request.POST.get("part") == "probabilities":
+                company = (Company.objects.get(pk=view.company_id) if view.company_id
+                           else None)
+                services.stage_probabilities_replace(actor=request.user, company=company, values={
+                    stage: request.POST.get(field, "").strip()
+                    for stage, _label, field, _own, _force in view.probabilities})
+            else:
+                services.discount_policies_replace(actor=request.user, limits={
+                    (code, method): request.POST.get(field, "").strip()
+                    for code, _label, cells in view.roles for method, field, _value in cells})
+        except ValidationError as error:
+            errors = error.message_dict
+        else:
+            messages.success(request, _("The settings were saved."))
+            suffix = f"?company={view.company_id}" if view.company_id else ""
+            return redirect(reverse("sales:settings") + suffix)
+    view = selectors.sales_settings(viewer=request.user, company_id=company_id)
+    if errors:  # show what was typed, not what is saved
+        typed = request.POST
+        view.roles = [(code, label, [(method, field, typed.get(field, value))
+                                     for method, field, value in cells])
+                      for code, label, cells in view.roles]
+        view.probabilities = [(stage, label, field, typed.get(field, own), in_force)
+                              for stage, label, field, own, in_force in view.probabilities]
+    return render(request, "sales/opportunities/settings.html", {
+        "view": view, "errors": errors,
+        "may_edit": request.user.may("edit_organisation")}, status=400 if errors else 200)
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

@@ -263,3 +263,33 @@ def test_edit_saves_and_shows_conflicts(people, make_opportunity, client_for):
     opportunity.refresh_from_db()
     assert opportunity.expected_value == Decimal("3000000.00")
     assert client_for(consultant).post(url, {"version": opportunity.version}).status_code == 404
+
+
+def test_settings_page_admins_save_others_read(people, client_for, org):
+    from anju.sales.models.opportunities import StageProbability
+
+    url = reverse("sales:settings")
+    admin = client_for(people["admin"])
+    _queries, page = _count(admin, url)
+    assert 'name="limit_sales_consultant_full"' in page
+    saved = admin.post(url, {"part": "policies", "limit_sales_consultant_any": "2",
+                             "limit_sales_consultant_full": "3.5"})
+    assert saved.status_code == 302
+    assert {(p.payment_method, p.max_discount_percent) for p in DiscountPolicy.objects.all()} \
+        == {("", Decimal("2.00")), ("full", Decimal("3.50"))}
+    bad = admin.post(url, {"part": "policies", "limit_sales_consultant_any": "1",
+                           "limit_sales_manager_any": "150"})
+    assert bad.status_code == 400
+    assert 'value="150"' in bad.content.decode()  # what was typed stays
+    assert DiscountPolicy.objects.get(payment_method="").max_discount_percent == Decimal("2")
+    cleared = admin.post(url, {"part": "policies", "limit_sales_consultant_any": "2"})
+    assert cleared.status_code == 302 and DiscountPolicy.objects.count() == 1
+    admin.post(url, {"part": "probabilities", "company": org["first"].pk,
+                     "probability_negotiation": "60"})
+    assert StageProbability.objects.get().company == org["first"]
+    _n, page = _count(admin, url + f"?company={org['first'].pk}")
+    assert "60%" in page
+    reader = client_for(people["consultant"])
+    _n, page = _count(reader, url)
+    assert 'name="limit_sales_consultant_full"' not in page
+    assert reader.post(url, {"part": "policies"}).status_code == 403
