@@ -43,6 +43,7 @@ __all__ = [
     "VersionConflict",
     "allowed_moves",
     "opportunity_create",
+    "opportunity_follow_deal",
     "opportunity_move",
     "opportunity_update",
     "quote_approve",
@@ -242,6 +243,14 @@ def opportunity_move(*, actor: User, opportunity: Opportunity | int, to_stage: s
         if len(lost_note) > 500:
             raise ValidationError({"lost_note": _("At most %(limit)d characters.")
                                    % {"limit": 500}})
+    return _apply_move(current, actor=actor, to_stage=to_stage, lost_reason=lost_reason,
+                       lost_note=lost_note, note=note, at=at)
+
+
+def _apply_move(current: Opportunity, *, actor: Any, to_stage: str, lost_reason: str = "",
+                lost_note: str = "", note: str = "",
+                at: datetime.datetime | None = None) -> Opportunity:
+    """The bookkeeping of a checked move on a locked row: the row, the history, the funnel."""
     now = at or timezone.now()
     seconds = max(0, int((now - current.stage_entered_at).total_seconds()))
     from_stage, reached_before = current.stage, current.reached_rank
@@ -361,20 +370,9 @@ def opportunities_merge(*, survivor: Customer, merged: Customer, actor: Any,
 
 
 def _close_as_duplicate(opportunity: Opportunity, *, actor: Any) -> None:
-    now = timezone.now()
-    seconds = max(0, int((now - opportunity.stage_entered_at).total_seconds()))
-    from_stage = opportunity.stage
-    opportunity.stage, opportunity.stage_entered_at, opportunity.closed_at = Stage.LOST, now, now
-    opportunity.lost_reason = LostReason.DUPLICATE
-    opportunity.lost_note = _("Customers merged; the survivor's opportunity goes on.")
-    opportunity.version += 1
-    opportunity.save(update_fields=["stage", "stage_entered_at", "closed_at", "lost_reason",
-                                    "lost_note", "version", "updated_at"])
-    OpportunityStageChange.objects.create(
-        opportunity=opportunity, from_stage=from_stage, to_stage=Stage.LOST, changed_by=actor,
-        changed_at=now, seconds_in_from_stage=seconds, note=opportunity.lost_note[:500])
-    funnel.record_move(opportunity, from_stage=from_stage, to_stage=Stage.LOST,
-                       seconds=seconds, reached_before=opportunity.reached_rank)
+    note = _("Customers merged; the survivor's opportunity goes on.")
+    _apply_move(opportunity, actor=actor, to_stage=Stage.LOST,
+                lost_reason=LostReason.DUPLICATE, lost_note=note, note=note)
 
 
 # --- quotes and discount approval ----------------------------------------------------------------
@@ -649,3 +647,56 @@ def stage_probabilities_replace(*, actor: User, company: Company | None,
             errors[f"probability_{stage}"] = error.messages[0]
     if errors:
         raise ValidationError(errors)
+
+
+# --- following the deals ------------------------------------------------------------------
+DEAL_EVENTS = {"reserved": Stage.RESERVED, "contracted": Stage.CONTRACTED,
+               "delivered": Stage.WON}
+
+
+@transaction.atomic
+def opportunity_follow_deal(*, actor: Any, customer: Customer | int, project: Project | int,
+                            event: str, note: str = "") -> Opportunity | None:
+    """Called by the deal services in their transaction: a reservation, a contract or a
+    handover (`event` reserved / contracted / delivered) carries the customer's open
+    opportunity in the project forward (never back), through reserved when it skips it; one is
+    opened for the customer's consultant when there is none. A cancellation (`cancelled`)
+    sends a reserved opportunity back to negotiation and closes a contracted one as lost.
+    Bookkeeping of an allowed deal action: the actor's scope was checked by the deal."""
+    customer_pk = getattr(customer, "pk", customer)
+    project_pk = getattr(project, "pk", project)
+    current = (Opportunity.objects.select_for_update()
+               .filter(customer_id=customer_pk, project_id=project_pk)
+               .exclude(stage__in=CLOSED_STAGES).first())
+    if event == "cancelled":
+        if current is None:
+            return None
+        if current.stage == Stage.RESERVED:
+            return _apply_move(current, actor=actor, to_stage=Stage.NEGOTIATION,
+                               note=note)
+        if current.stage == Stage.CONTRACTED:
+            return _apply_move(current, actor=actor, to_stage=Stage.LOST,
+                               lost_reason=LostReason.OTHER,
+                               lost_note=note or _("The contract was cancelled."))
+        return current
+    target = DEAL_EVENTS.get(event)
+    if target is None:
+        raise ValueError(f"unknown deal event {event!r}")
+    if current is None:
+        found = Customer.objects.filter(pk=customer_pk).only("id", "owner_id").first()
+        if found is None:
+            return None
+        now = timezone.now()
+        current = Opportunity.objects.create(
+            customer_id=customer_pk, project_id=project_pk,
+            owner_id=found.owner_id or getattr(actor, "pk", None),
+            stage=Stage.FIRST_VISIT, stage_entered_at=now, reached_rank=1)
+        OpportunityStageChange.objects.create(opportunity=current, from_stage="",
+                                              to_stage=Stage.FIRST_VISIT, changed_by=actor,
+                                              changed_at=now, note=(note or "")[:500])
+        funnel.record_opened(current)
+    for stage in MAIN_PATH[RANK[Stage.RESERVED] - 1: RANK[target]]:
+        if RANK.get(current.stage, 0) >= RANK[stage]:
+            continue
+        current = _apply_move(current, actor=actor, to_stage=stage, note=note)
+    return current

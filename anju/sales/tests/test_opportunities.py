@@ -288,3 +288,35 @@ def test_merge_moves_opportunities_to_the_survivor(people, make_customer, make_o
     incremental = _cells()
     funnel_rebuild()
     assert _cells() == incremental
+
+
+def test_deals_carry_the_opportunity_forward(people, make_customer, make_opportunity, org):
+    consultant = people["consultant"]
+    customer = make_customer(owner=consultant)
+    opportunity = make_opportunity(customer=customer)
+    services.opportunity_follow_deal(actor=consultant, customer=customer, project=org["a"],
+                                     event="contracted")
+    opportunity.refresh_from_db()
+    assert opportunity.stage == S.CONTRACTED
+    assert list(opportunity.stage_changes.order_by("id").values_list("to_stage", flat=True)) \
+        == [S.FIRST_VISIT, S.RESERVED, S.CONTRACTED]
+    services.opportunity_follow_deal(actor=consultant, customer=customer, project=org["a"],
+                                     event="reserved")  # never back
+    opportunity.refresh_from_db()
+    assert opportunity.stage == S.CONTRACTED
+    services.opportunity_follow_deal(actor=consultant, customer=customer, project=org["a"],
+                                     event="cancelled")
+    opportunity.refresh_from_db()
+    assert opportunity.stage == S.LOST and opportunity.lost_reason == "other"
+    # no open opportunity: one is opened for the customer's consultant
+    fresh = services.opportunity_follow_deal(actor=people["manager"], customer=customer,
+                                             project=org["a"], event="reserved")
+    assert fresh.pk != opportunity.pk and fresh.owner == consultant
+    assert fresh.stage == S.RESERVED
+    services.opportunity_follow_deal(actor=consultant, customer=customer, project=org["a"],
+                                     event="cancelled")
+    fresh.refresh_from_db()
+    assert fresh.stage == S.NEGOTIATION
+    incremental = _cells()
+    funnel_rebuild()
+    assert _cells() == incremental
