@@ -220,7 +220,8 @@ def _own(queries: list[str]) -> list[str]:
 
 
 @pytest.mark.parametrize("name, expected", [
-    ("list", 1), ("detail", 6), ("changes", 1), ("section", 3)])
+    ("list", 1), ("detail", 6), ("changes", 1), ("section", 3), ("receipt", 1),
+    ("change", 1), ("hold_form", 1)])
 def test_query_counts_are_pinned(people, contracted, customer, units, client_for, name,
                                  expected):
     deals = []
@@ -239,7 +240,11 @@ def test_query_counts_are_pinned(people, contracted, customer, units, client_for
                 "detail": reverse("sales:deal_detail", args=[first.pk]),
                 "changes": reverse("sales:change_request_list"),
                 "section": reverse("customers:section",
-                                   args=[first.customer_id, "sales-deals"])}[name]
+                                   args=[first.customer_id, "sales-deals"]),
+                "receipt": reverse("sales:receipt", args=[first.payments.first().pk]),
+                "change": reverse("sales:change_request_detail",
+                                  args=[first.change_requests.get().pk]),
+                "hold_form": reverse("sales:unit_hold", args=[units["1-302"].pk])}[name]
 
     client = client_for(people["manager"] if name == "changes" else people["consultant"])
     add("1-101")
@@ -251,3 +256,17 @@ def test_query_counts_are_pinned(people, contracted, customer, units, client_for
     three = _captured(client, url())
     assert len(_own(three)) == expected, "\n".join(_own(three))
     assert len(three) == len(one), "more rows must not cost more queries"
+
+
+@pytest.mark.pdf
+def test_receipt_pdf_has_the_amount_in_capitals(people, contracted, client_for, tmp_path):
+    deal = contracted()
+    payment = deal.payments.get()
+    response = client_for(people["consultant"]).get(
+        reverse("sales:receipt", args=[payment.pk]) + "?format=pdf")
+    assert response["Content-Type"] == "application/pdf"
+    path = tmp_path / "receipt.pdf"
+    path.write_bytes(response.content)
+    text = subprocess.run([shutil.which("pdftotext"), "-layout", str(path), "-"],
+                          capture_output=True, text=True, check=True).stdout
+    assert payment.receipt_number in text and "伍万元整" in text and "张三" in text
