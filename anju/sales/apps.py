@@ -9,5 +9,7 @@ class SalesConfig(AppConfig):
 
     def ready(self) -> None:
         from .deals.audit import deals_audit_register
+        from .opportunities.audit import opportunities_audit_register
 
         deals_audit_register()
+        opportunities_audit_register()

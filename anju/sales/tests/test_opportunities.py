@@ -320,3 +320,14 @@ def test_deals_carry_the_opportunity_forward(people, make_customer, make_opportu
     incremental = _cells()
     funnel_rebuild()
     assert _cells() == incremental
+
+
+def test_key_changes_are_audited(people, make_opportunity):
+    from auditlog.models import LogEntry
+
+    opportunity = make_opportunity(expected_value="1000000")
+    updated = services.opportunity_update(actor=people["manager"], opportunity=opportunity,
+                                          expected_version=opportunity.version,
+                                          expected_value="1200000")
+    entry = LogEntry.objects.get_for_object(updated).order_by("-id").first()
+    assert "expected_value" in entry.changes_dict
