@@ -3,7 +3,15 @@ ledger's merge, and the demo (demo.py is discovered by the demo framework itself
 
 from django.utils.translation import gettext_lazy as _
 
-from anju.core.registry import MenuEntry, Section, customer_sections, menu, with_right
+from anju.core.registry import (
+    MenuEntry,
+    Section,
+    Tile,
+    customer_sections,
+    dashboard,
+    menu,
+    with_right,
+)
 from anju.customers.merging import merge_handlers
 from anju.property.board import UnitAction, unit_actions
 from anju.sales.models.deals import DealBuyer
@@ -34,5 +42,18 @@ customer_sections.register(Section(
     template_name="sales/deals/_section.html",
     context=lambda customer, viewer: selectors.customer_deals(viewer=viewer,
                                                               customer=customer)))
+
+
+
+def _attention(request) -> dict:
+    user = request.user
+    return {"overdue_count": selectors.overdue_deal_count(viewer=user),
+            "pending_count": (selectors.pending_change_count(viewer=user)
+                              if user.may("approve_deals") else None)}
+
+
+dashboard.register(Tile(key="sales.deals_attention", title=_("Deals needing attention"),
+                        template_name="sales/deals/attention_tile.html", context=_attention,
+                        order=40, size="s"))
 
 merge_handlers.register(DealBuyer, deal_buyers_merge)

@@ -99,6 +99,14 @@ def change_request_get(*, viewer, pk: int) -> DealChangeRequest | None:
                             "decided_by", "target_unit", "new_deal").filter(pk=pk).first())
 
 
+def overdue_deal_count(*, viewer, today: datetime.date | None = None) -> int:
+    """Live deals in the viewer's scope with an instalment past due and not paid in full."""
+    today = today or timezone.localdate()
+    return deals_visible(viewer=viewer).filter(
+        status__in=LIVE_STATUSES, pk__in=Instalment.objects.filter(
+            paid_at__isnull=True, due_date__lt=today).values("deal_id")).count()
+
+
 def pending_change_count(*, viewer) -> int:
     if not viewer.may("approve_deals"):
         return 0

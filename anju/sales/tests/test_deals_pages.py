@@ -270,3 +270,17 @@ def test_receipt_pdf_has_the_amount_in_capitals(people, contracted, client_for, 
     text = subprocess.run([shutil.which("pdftotext"), "-layout", str(path), "-"],
                           capture_output=True, text=True, check=True).stdout
     assert payment.receipt_number in text and "伍万元整" in text and "张三" in text
+
+
+def test_home_tile_counts_overdue_deals_and_pending_approvals(people, contracted, client_for):
+    deal = contracted()
+    Instalment.objects.filter(deal=deal, kind="down_payment").update(
+        due_date=timezone.localdate() - datetime.timedelta(days=3))
+    services.change_request_create(actor=people["consultant"], deal=deal,
+                                   kind="cancellation", reason="x")
+    home = client_for(people["manager"]).get("/").content.decode()
+    assert "需要关注的交易" in home
+    assert 'href="/sales/deals/?overdue=on">1</a>' in home
+    assert "1 个退房或换房申请待审批" in home
+    consultant_home = client_for(people["consultant"]).get("/").content.decode()
+    assert "待审批" not in consultant_home.split("需要关注的交易")[1][:400]
