@@ -2,7 +2,15 @@
 
 from django.utils.translation import gettext_lazy as _
 
-from anju.core.registry import MenuEntry, Section, customer_sections, menu, with_right
+from anju.core.registry import (
+    MenuEntry,
+    Section,
+    Tile,
+    customer_sections,
+    dashboard,
+    menu,
+    with_right,
+)
 from anju.customers.merging import merge_handlers
 from anju.sales.models.opportunities import Opportunity
 
@@ -24,6 +32,9 @@ menu.register(MenuEntry(key="sales.quotes", label=_("Quotes"),
 menu.register(MenuEntry(key="sales.settings", label=_("Discounts and win probabilities"),
                         url_name="sales:settings", icon="sliders", order=850,
                         visible=with_right("edit_organisation"), group=_("Administration")))
+
+dashboard.register(Tile(key="sales.funnel", title=_("Sales funnel"),
+                        data_url="sales:opportunity_funnel_chart", order=45, size="m"))
 
 customer_sections.register(Section(
     key="sales-opportunities", title=_("Opportunities"), order=200,

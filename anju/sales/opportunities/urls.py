@@ -9,6 +9,8 @@ urlpatterns: list = [
     path("opportunities/new/", views.opportunity_create, name="opportunity_create"),
     path("opportunities/board/", views.opportunity_kanban, name="opportunity_kanban"),
     path("opportunities/funnel/", views.opportunity_funnel, name="opportunity_funnel"),
+    path("opportunities/funnel/chart/", views.opportunity_funnel_chart,
+         name="opportunity_funnel_chart"),
     path("opportunities/<int:pk>/", views.opportunity_detail, name="opportunity_detail"),
     path("opportunities/<int:pk>/move/", views.opportunity_move, name="opportunity_move"),
     path("opportunities/<int:pk>/edit/", views.opportunity_edit, name="opportunity_edit"),

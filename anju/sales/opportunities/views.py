@@ -181,6 +181,14 @@ def opportunity_funnel(request: HttpRequest) -> HttpResponse:
         "choices": selectors.filter_choices(viewer=request.user)})
 
 
+@login_required
+@require_GET
+def opportunity_funnel_chart(request: HttpRequest) -> JsonResponse:
+    """The funnel's ECharts option (the home dashboard's tile draws it after the page)."""
+    result = selectors.funnel(viewer=request.user, filters=_filters(request))
+    return JsonResponse(selectors.funnel_chart(result))
+
+
 # --- quotes -----------------------------------------------------------------------------------
 @login_required
 @require_POST

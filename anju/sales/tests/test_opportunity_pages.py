@@ -293,3 +293,14 @@ def test_settings_page_admins_save_others_read(people, client_for, org):
     _n, page = _count(reader, url)
     assert 'name="limit_sales_consultant_full"' not in page
     assert reader.post(url, {"part": "policies"}).status_code == 403
+
+
+def test_funnel_tile_on_the_home_page(people, make_opportunity, client_for):
+    make_opportunity()
+    client = client_for(people["consultant"])
+    home = client.get("/").content.decode()
+    chart_url = reverse("sales:opportunity_funnel_chart")
+    assert f'data-chart-url="{chart_url}"' in home
+    option = client.get(chart_url).json()
+    assert option["series"][0]["type"] == "funnel"
+    assert option["series"][0]["data"][0]["value"] == 1
