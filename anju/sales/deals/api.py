@@ -246,7 +246,8 @@ class DealViewSet(DealErrorsMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
                                   note=data.get("note", ""))
         return self._answer(deal, status.HTTP_201_CREATED)
 
-    @extend_schema(request=UnitReserveSerializer, responses={201: DealDetailSerializer})
+    @extend_schema(request=UnitReserveSerializer, responses={201: DealDetailSerializer},
+                   operation_id="v1_deals_reserve_unit")
     @action(detail=False, methods=["post"], url_path="reserve", url_name="reserve-unit")
     def reserve_unit(self, request: Request) -> Response:
         data = _valid(UnitReserveSerializer, request)
