@@ -81,3 +81,25 @@ def test_reserve_from_the_board_and_see_it_in_another_session(org, make_user, op
     # the other session's board turns the cell to "reserved" by itself (it polls)
     watcher.wait_for_selector(f"{cell}.s-reserved", timeout=15_000)
     assert watcher.csp_errors == [] and board.csp_errors == []
+
+
+def test_contract_form_shows_the_running_total(org, make_user, open_as):
+    from anju.customers.models import Customer
+    from anju.sales.deals import services
+
+    consultant = make_user("ctconsultant", "sales_consultant", projects=[org["a"]])
+    building = build(org["a"], code="9", floors=1, per_floor=1)
+    buyer = Customer.objects.create(company=org["first"], project=org["a"], owner=consultant,
+                                    name="李四")
+    deal = services.deal_reserve(actor=consultant, unit=building.units.get(), customer=buyer,
+                                 deposit="50000")
+    page = open_as(consultant, f"/sales/deals/{deal.pk}/contract/")
+    page.wait_for_selector("#plan-total[data-matches='1']")
+    assert page.inner_text("#plan-total") == page.inner_text("#plan-price") == "¥1,010,000.00"
+    page.fill("input[name='plan-1-bank']", "建设银行")
+    page.fill("input[name='plan-0-amount']", "1")
+    page.wait_for_selector("#plan-total[data-matches='0']")
+    page.click("button[type=submit].button")
+    page.wait_for_selector("#plan-errors")
+    assert "差额" in page.inner_text("#plan-errors")
+    assert page.csp_errors == []
