@@ -34,3 +34,38 @@ def test_admin_unit_pages(staff, make_building, client_for):
     change = UnitStatusChange.objects.get()
     assert client.get(f"/admin/property/unitstatuschange/{change.pk}/delete/").status_code == 403
     assert client.get("/admin/property/unitstatuschange/add/").status_code == 403
+
+
+def test_admin_price_edit_goes_through_the_service(staff, make_building, client_for):
+    from decimal import Decimal
+
+    from auditlog.models import LogEntry
+
+    from anju.property.models import Building, Unit
+
+    building = make_building(floors=1, per_floor=2)
+    unit, taken = building.units.order_by("id")
+    unit_transition(unit_id=taken.pk, to_status="reserved", actor=staff["admin"])
+    admin = staff["admin"]
+    admin.is_staff = admin.is_superuser = True
+    admin.save()
+    client = client_for(admin)
+
+    def post(target, price):
+        return client.post(f"/admin/property/unit/{target.pk}/change/", {
+            "building": building.pk, "floor": 1, "position": target.position,
+            "number": target.number, "label": target.label, "unit_type": target.unit_type_id,
+            "built_area": "98.50", "usable_area": "80.00", "list_price": price,
+            "floor_price": "", "status_changes-TOTAL_FORMS": "0",
+            "status_changes-INITIAL_FORMS": "0"})
+
+    assert post(unit, "1500000.00").status_code == 302
+    unit.refresh_from_db()
+    assert unit.list_price == Decimal("1500000.00") and unit.floor_price is None
+    revision = Building.objects.get(pk=building.pk).revision
+    assert unit.revision == revision == 2  # the board's poll sees the edit
+    assert LogEntry.objects.get_for_object(unit).filter(
+        changes__icontains="list_price").exists()
+    refused = post(taken, "1.00")
+    assert refused.status_code == 200 and "errornote" in refused.content.decode()
+    assert Unit.objects.get(pk=taken.pk).list_price != Decimal("1.00")
