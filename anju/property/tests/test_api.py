@@ -8,6 +8,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
+from anju.property.api import BoardUnitSerializer
 from anju.property.models import Building, PriceImport, Unit, UnitType
 from anju.property.services import unit_transition
 from anju.property.tests.test_price_import import csv_bytes, rows
@@ -69,6 +70,9 @@ def test_board_data_and_changes(staff, make_building, api_for, django_assert_num
         body = client.get(url).json()
     assert body["revision"] == 0 and not body["changed_only"]
     assert [u["number"] for u in body["units"]][:2] == ["301", "302"]
+    assert set(body["units"][0]) == set(BoardUnitSerializer().fields)  # the documented shape
+    assert body["units"][0]["list_price"] == "1030000.00"
+    assert body["units"][0]["unit_type_name"] == "A户型"
     assert {c["status"]: c["count"] for c in body["counts"]}["available"] == 6
     assert client.get(url, {"since": 0}).status_code == 204
     unit = building.units.get(number="101")
