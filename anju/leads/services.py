@@ -230,9 +230,17 @@ def _log_on_customer(customer: Customer, lead: Lead, channel: Channel | None) ->
             "method": lead.get_method_display(),
             "channel": channel.name if channel else _("no channel")}
     owner = customer.owner
-    if owner is not None and owner.is_active:
+    if owner is not None and owner.is_active and Customer.objects.visible_to(owner).filter(
+            pk=customer.pk).exists():
+        # the owner may work other projects: the interaction names the lead's project only
+        # when the owner may see it (the ledger's rule), the note names it anyway
+        sees_project = Project.objects.visible_to(owner).filter(pk=lead.project_id).exists()
+        with translation.override(settings.LANGUAGE_CODE):
+            if not sees_project:
+                notes += " " + _("Project: %(project)s.") % {"project": lead.project.name}
         customer_services.interaction_log(actor=owner, customer=customer, kind=kind,
-                                          notes=notes, project=lead.project)
+                                          notes=notes,
+                                          project=lead.project if sees_project else None)
     else:
         # Nobody owns the record: the contact is still kept on it (no one to act as).
         Interaction.objects.create(customer=customer, project=lead.project, user=None,
@@ -312,8 +320,11 @@ def lead_capture(*, project: Project, name: Any, phone: Any, method: str,
     # 4. assign: the customer's consultant, the agency's contact, else rules and roster
     assignee_id, why = None, ""
     registration = live_registration_for(project.pk, e164, now=now)
-    if customer is not None and customer.owner_id and customer.owner.is_active:
-        assignee_id, why = customer.owner_id, _("the customer's own consultant")
+    owner = customer.owner if customer is not None and customer.owner_id else None
+    owner_works_here = bool(owner and owner.is_active and Project.objects.visible_to(
+        owner).filter(pk=project.pk).exists())
+    if owner_works_here:
+        assignee_id, why = owner.pk, _("the customer's own consultant")
     elif registration is not None and registration.agency.contact_consultant_id:
         assignee_id, why = (registration.agency.contact_consultant_id,
                             _("agency registration of %(agency)s") % {
@@ -344,9 +355,14 @@ def lead_capture(*, project: Project, name: Any, phone: Any, method: str,
         LeadEvent(lead=lead, kind=LeadEvent.Kind.ASSIGNED if assignee_id
                   else LeadEvent.Kind.UNASSIGNED, detail=why)])
 
+    masked = mask_phone(e164)
     if customer is not None:
         _log_on_customer(customer, lead, channel)
-    masked = mask_phone(e164)
+        if owner is not None and owner.is_active and owner.pk != assignee_id:
+            with translation.override(settings.LANGUAGE_CODE):
+                title = _("Your customer came in as a lead of %(project)s: %(name)s") % {
+                    "project": project.name, "name": customer.name}
+            _notify([owner], kind="lead.known_customer", title=title, body=masked)
     if assignee_id:
         assignee = User.objects.get(pk=assignee_id)
         lead.assigned_to = assignee

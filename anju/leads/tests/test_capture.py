@@ -85,6 +85,20 @@ def test_known_person_gets_an_interaction_not_a_second_customer(
     assert Notification.objects.filter(recipient=staff["c2"]).exists()
 
 
+def test_known_person_owned_in_another_project_keeps_one_record(org, staff, roster,
+                                                                make_customer):
+    customer = make_customer("滨江客户", phones=["13800138000"], owner=staff["cb"],
+                             project=org["b"])
+    result = capture(org, name="滨江客户")
+    # the lead goes round project A's roster; the owner (project B) is told
+    assert result.lead.customer == customer and result.lead.assigned_to == staff["c1"]
+    assert Notification.objects.filter(recipient=staff["cb"],
+                                       kind="lead.known_customer").exists()
+    interaction = Interaction.objects.get(customer=customer)
+    assert org["a"].name in interaction.notes and interaction.user == staff["cb"]
+    assert Customer.objects.count() == 1
+
+
 def test_second_capture_of_an_open_lead_adds_to_it(org, staff, roster):
     first = capture(org).lead
     again = capture(org, budget_wan="400", method=Lead.Method.QR)
