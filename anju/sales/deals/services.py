@@ -880,26 +880,45 @@ def deals_expire(*, now: datetime.datetime | None = None) -> int:
 
 @transaction.atomic
 def instalments_overdue_flag(*, today: datetime.date | None = None) -> int:
-    """Instalments past their due date and not paid in full are flagged once each, to the
-    deal's consultant and their team leader (the manager), in their inboxes."""
+    """Once a day: every instalment past its due date and not paid in full is flagged to the
+    deal's consultant and their team leader (the manager) — one inbox digest per person per
+    day, listing their overdue lines, until the line is paid. The first time a line is
+    overdue it also goes on the deal's timeline. Returns how many lines were flagged.
+
+    A line is claimed with a conditional UPDATE of `overdue_flagged_at` (still empty, or from
+    an earlier day), so two schedulers running at once never flag it twice in a day."""
     today = today or timezone.localdate()
     now = timezone.now()
-    ids = list(Instalment.objects.filter(
-        paid_at__isnull=True, due_date__lt=today, overdue_flagged_at__isnull=True,
-        deal__status__in=LIVE_STATUSES).order_by("due_date", "id")
-        .values_list("pk", flat=True)[:BATCH])
-    claimed = [pk for pk in ids if Instalment.objects.filter(
-        pk=pk, overdue_flagged_at__isnull=True).update(overdue_flagged_at=now)]
-    for line in (Instalment.objects.filter(pk__in=claimed)
-                 .select_related("deal__unit", "deal__customer", "deal__consultant__team__leader")):
+    day_start = timezone.make_aware(datetime.datetime.combine(today, datetime.time.min))
+    stamp = now if timezone.localdate(now) == today else day_start  # a run for another day
+    due = Q(overdue_flagged_at__isnull=True) | Q(overdue_flagged_at__lt=day_start)
+    rows = list(Instalment.objects.filter(due, paid_at__isnull=True, due_date__lt=today,
+                                          deal__status__in=LIVE_STATUSES)
+                .order_by("due_date", "id").values_list("pk", "overdue_flagged_at")[:BATCH])
+    claimed: dict[int, bool] = {}
+    for pk, flagged_at in rows:
+        before = Q(overdue_flagged_at__isnull=True) if flagged_at is None else Q(
+            overdue_flagged_at=flagged_at)
+        if Instalment.objects.filter(before, pk=pk).update(overdue_flagged_at=stamp):
+            claimed[pk] = flagged_at is None
+    digests: dict[int, tuple[Any, list[str]]] = {}
+    for line in (Instalment.objects.filter(pk__in=claimed).order_by("due_date", "id")
+                 .select_related("deal__unit", "deal__customer",
+                                 "deal__consultant__team__leader")):
         deal = line.deal
         consultant = deal.consultant
-        leader = consultant.team.leader if consultant.team_id else None
         message = _("%(name)s owes %(owed)s on %(unit)s (instalment %(no)d, due %(due)s).") % {
             "name": deal.customer.name, "owed": format_yuan(line.outstanding),
             "unit": deal.unit.label, "no": line.sequence, "due": line.due_date.isoformat()}
-        _event(deal, DealEvent.Kind.OVERDUE, None, message, instalment=line.pk)
-        notify(recipients=[consultant, leader], kind="sales.instalment_overdue",
-               level="warning", title=_("Overdue payment: %(unit)s") % {
-                   "unit": deal.unit.label}, body=message, url=_deal_url(deal))
+        if claimed[line.pk]:
+            _event(deal, DealEvent.Kind.OVERDUE, None, message, instalment=line.pk)
+        leader = consultant.team.leader if consultant.team_id else None
+        for person in (consultant, leader):
+            if person is not None and person.is_active:
+                digests.setdefault(person.pk, (person, []))[1].append(message)
+    url = reverse("sales:deal_list") + "?overdue=on"
+    for person, messages in digests.values():
+        notify(recipients=[person], kind="sales.instalment_overdue", level="warning",
+               title=_("Overdue payments: %(count)d instalments") % {"count": len(messages)},
+               body="\n".join(messages[:50]), url=url)
     return len(claimed)

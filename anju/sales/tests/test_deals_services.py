@@ -347,15 +347,27 @@ def test_expiry_releases_holds_and_reservations(people, units, customer):
     services.deal_hold(actor=actor, unit=units["1-101"], customer=customer("丙"))
 
 
-def test_overdue_instalments_flagged_once_to_consultant_and_manager(people, contracted):
+def test_overdue_instalments_flagged_daily_to_consultant_and_manager(people, contracted):
     deal = contracted()
     later = timezone.localdate() + datetime.timedelta(days=8)
     assert services.instalments_overdue_flag(today=later) == 1  # the down payment
-    assert services.instalments_overdue_flag(today=later) == 0
+    assert services.instalments_overdue_flag(today=later) == 0  # once a day
     for person in ("consultant", "manager"):
-        assert Notification.objects.filter(recipient=people[person],
-                                           kind="sales.instalment_overdue").count() == 1
+        notice = Notification.objects.get(recipient=people[person],
+                                          kind="sales.instalment_overdue")
+        assert "张三" in notice.body and "1-101" in notice.body
+    assert not Notification.objects.filter(recipient=people["other"]).exists()
     assert deal.events.filter(kind="overdue").count() == 1
+    # the next day it is flagged again (still unpaid), without a second timeline event
+    assert services.instalments_overdue_flag(
+        today=later + datetime.timedelta(days=1)) == 1
+    assert Notification.objects.filter(recipient=people["consultant"],
+                                       kind="sales.instalment_overdue").count() == 2
+    assert deal.events.filter(kind="overdue").count() == 1
+    # paid: no more flags
+    line = deal.instalments.get(kind="down_payment")
+    services.payment_record(actor=people["consultant"], instalment=line, amount=line.amount)
+    assert services.instalments_overdue_flag(today=later + datetime.timedelta(days=2)) == 0
 
 
 def test_collection_follow_up_is_an_interaction(people, contracted):
