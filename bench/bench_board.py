@@ -2,7 +2,7 @@
 (`/property/buildings/<pk>/`, whole Django stack in-process via the test Client), its
 "changed since" poll (204 and with changes), the board API, and the raw SQL of its reads.
 
-    .venv/bin/python bench/bench_board.py --db postgresql [--repeat 200]
+    .venv/bin/python bench/bench_board.py --db postgresql [--repeat 200] [--fresh]
     .venv/bin/python bench/bench_board.py --db sqlite
 
 Its own database (`bench_board` on PostgreSQL, `/tmp/bench_board.sqlite3`), migrated and
@@ -19,21 +19,26 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common
 
 TARGET_MS = 100
+SQLITE_PATH = Path("/tmp/bench_board.sqlite3")  # noqa: S108 (the benches' own scratch file)
 FLOORS, PER_FLOOR = 40, 8
 
 
 def database_url(args) -> str:
     if args.db == "postgresql":
         return "postgres://postgres@127.0.0.1:5432/bench_board"
-    return "sqlite:////tmp/bench_board.sqlite3"
+    return f"sqlite:///{SQLITE_PATH}"
 
 
 def ensure_database(args) -> None:
     if args.db != "postgresql":
+        if args.fresh:
+            SQLITE_PATH.unlink(missing_ok=True)
         return
     import psycopg
 
     with psycopg.connect(common.PG_ADMIN_URL, autocommit=True) as admin:
+        if args.fresh:
+            admin.execute("DROP DATABASE IF EXISTS bench_board WITH (FORCE)")
         exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = 'bench_board'"
                                ).fetchone()
         if not exists:
@@ -111,7 +116,8 @@ def fill():
 
 
 def main() -> None:
-    args = common.arguments(__doc__)
+    args = common.arguments(__doc__, extra=lambda parser: parser.add_argument(
+        "--fresh", action="store_true", help="drop and rebuild the bench database"))
     setup(args)
     from django.db import connection
     from django.test.utils import CaptureQueriesContext

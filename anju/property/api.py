@@ -287,7 +287,7 @@ class BuildingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
                 "units": [{
                     "id": u.pk, "floor": u.floor, "position": u.position, "number": u.number,
                     "label": u.label, "status": u.status, "unit_type": u.unit_type_id,
-                    "unit_type_name": u.unit_type.name if u.unit_type_id else None,
+                    "unit_type_name": u.unit_type_name,
                     "built_area": f"{u.built_area:.2f}", "list_price": f"{u.list_price:.2f}",
                     "revision": u.revision} for u in units]}
         return Response(body)

@@ -2,13 +2,11 @@
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db.models import Count, QuerySet
 from django.utils.translation import gettext as _
-
-from anju.core.money import format_wan
 
 from .models import Building, Unit, UnitStatusChange, UnitType
 
@@ -34,11 +32,29 @@ def unit_history(*, user: Any, unit_id: int, limit: int = 50) -> list[UnitStatus
 
 # --- the sales-control board ----------------------------------------------------------------
 
-BOARD_COLUMNS = ("id", "building_id", "floor", "position", "number", "label", "unit_type_id",
-                 "built_area", "usable_area", "list_price", "status", "revision",
-                 "unit_type__name", "unit_type__rooms", "unit_type__halls",
-                 "unit_type__bathrooms", "unit_type__orientation")
+BOARD_COLUMNS = ("id", "floor", "position", "number", "label", "status", "list_price",
+                 "built_area", "revision", "unit_type_id", "unit_type__name",
+                 "unit_type__rooms", "unit_type__halls", "unit_type__bathrooms")
+
+
+class BoardUnit:
+    """What the board needs of a unit, read as plain values (320 model instances with their
+    unit types cost more than the query)."""
+
+    __slots__ = ("built_area", "floor", "id", "label", "list_price", "number", "position",
+                 "revision", "status", "type_baths", "type_halls", "type_rooms",
+                 "unit_type_id", "unit_type_name")
+
+    def __init__(self, row: tuple) -> None:
+        (self.id, self.floor, self.position, self.number, self.label, self.status,
+         self.list_price, self.built_area, self.revision, self.unit_type_id,
+         self.unit_type_name, self.type_rooms, self.type_halls, self.type_baths) = row
+
+    @property
+    def pk(self) -> int:
+        return self.id
 STATUS_ORDER = [s.value for s in Unit.Status]
+WAN, FEN, ONE = Decimal("10000"), Decimal("0.01"), Decimal("1")
 
 
 @dataclass
@@ -53,7 +69,7 @@ class BoardFilters:
         return bool(self.unit_type or self.statuses or self.price_min is not None
                     or self.price_max is not None)
 
-    def matches(self, unit: Unit) -> bool:
+    def matches(self, unit: "Unit | BoardUnit") -> bool:
         if self.unit_type and unit.unit_type_id != self.unit_type:
             return False
         if self.statuses and unit.status not in self.statuses:
@@ -65,7 +81,7 @@ class BoardFilters:
 
 @dataclass
 class BoardCell:
-    unit: Unit
+    unit: BoardUnit
     matches: bool = True
     title: str = ""
 
@@ -79,19 +95,22 @@ class _Titles:
         self.types: dict[int, str] = {}
         self.area = _("%(area)s m²")
         self.per_m2 = _("%(price)s yuan/m²")
+        self.layout = _("%(rooms)s bd %(halls)s lr %(baths)s ba")
 
-    def __call__(self, unit: Unit) -> str:
+    def __call__(self, unit: BoardUnit) -> str:
         parts = [unit.label]
         if unit.unit_type_id:
             text = self.types.get(unit.unit_type_id)
             if text is None:
-                text = self.types[unit.unit_type_id] = (
-                    f"{unit.unit_type.name} {unit.unit_type.layout}")
+                text = self.types[unit.unit_type_id] = unit.unit_type_name + " " + (
+                    self.layout % {"rooms": unit.type_rooms, "halls": unit.type_halls,
+                                   "baths": unit.type_baths})
             parts.append(text)
         parts.append(self.area % {"area": unit.built_area})
-        parts.append(format_wan(unit.list_price))
+        parts.append(f"{(unit.list_price / WAN).quantize(FEN, ROUND_HALF_UP):,}万元")
         if unit.built_area:
-            parts.append(self.per_m2 % {"price": f"{unit.unit_price:,}"})
+            per_m2 = (unit.list_price / unit.built_area).quantize(ONE, ROUND_HALF_UP)
+            parts.append(self.per_m2 % {"price": f"{per_m2:,}"})
         parts.append(self.status.get(unit.status, unit.status))
         return " · ".join(parts)
 
@@ -113,15 +132,15 @@ def board_building(*, user: Any, building_id: int) -> Building:
     return Building.objects.visible_to(user).select_related("project").get(pk=building_id)
 
 
-def _board_units(building_id: int, since: int | None = None) -> list[Unit]:
+def _board_units(building_id: int, since: int | None = None) -> list[BoardUnit]:
     qs = Unit.objects.filter(building_id=building_id)
     if since is not None:
         qs = qs.filter(revision__gt=since)
-    return list(qs.select_related("unit_type").only(*BOARD_COLUMNS)
-                .order_by("-floor", "position"))
+    return [BoardUnit(row) for row in qs.order_by("-floor", "position")
+            .values_list(*BOARD_COLUMNS)]
 
 
-def status_counts(units: list[Unit]) -> list[tuple[str, str, int]]:
+def status_counts(units: list[BoardUnit]) -> list[tuple[str, str, int]]:
     counted = Counter(u.status for u in units)
     return [(s.value, str(s.label), counted.get(s.value, 0)) for s in Unit.Status]
 
@@ -139,7 +158,7 @@ def board_for(*, building: Building, filters: BoardFilters | None = None) -> Boa
         rows[unit.floor][unit.position] = BoardCell(unit, filters.matches(unit), title(unit))
         positions = max(positions, unit.position)
         if unit.unit_type_id:
-            types[unit.unit_type_id] = unit.unit_type.name
+            types[unit.unit_type_id] = unit.unit_type_name
     floors = [(floor, [cells.get(p) for p in range(1, positions + 1)])
               for floor, cells in sorted(rows.items(), reverse=True)]
     return Board(building=building, floors=floors, counts=status_counts(units),
