@@ -28,7 +28,8 @@
     body.append("stage", column.getAttribute("data-stage"));
     Object.keys(extra || {}).forEach(function (key) { body.append(key, extra[key]); });
     card.classList.add("kanban-busy");
-    fetch(card.getAttribute("data-move-url"), {
+    var url = board.getAttribute("data-move-url").replace("/0/", "/" + card.getAttribute("data-id") + "/");
+    fetch(url, {
       method: "POST", credentials: "same-origin", body: body,
       headers: { "X-CSRFToken": window.Anju.csrfToken(), "Accept": "application/json" }
     }).then(function (response) {

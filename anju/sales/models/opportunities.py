@@ -95,10 +95,16 @@ class Opportunity(VersionedModel):
                                    name="opportunity_lost_has_reason"),
         ]
         indexes = [
-            models.Index(fields=["owner", "stage", "-id"], name="opportunity_owner_stage_idx"),
-            models.Index(fields=["project", "stage", "-id"],
-                         name="opportunity_project_stage_idx"),
+            # the list (newest first) for a consultant, a project, a stage
+            models.Index(fields=["owner", "-id"], name="opportunity_owner_idx"),
+            models.Index(fields=["project", "-id"], name="opportunity_project_idx"),
             models.Index(fields=["stage", "-id"], name="opportunity_stage_idx"),
+            # the kanban's columns: most recently moved first, per stage
+            models.Index(fields=["owner", "stage", "-stage_entered_at"],
+                         name="opportunity_owner_moved_idx"),
+            models.Index(fields=["project", "stage", "-stage_entered_at"],
+                         name="opportunity_project_moved_idx"),
+            models.Index(fields=["stage", "-stage_entered_at"], name="opportunity_moved_idx"),
         ]
 
     def __str__(self) -> str:
@@ -183,6 +189,8 @@ class FunnelCell(models.Model):
     stage = models.CharField(max_length=20, choices=OpportunityStage.choices)
     reached = models.IntegerField(default=0)
     current = models.IntegerField(default=0)
+    # the expected value of those in the stage now (the kanban's column totals)
+    current_value = models.DecimalField(max_digits=16, decimal_places=2, default=0)
     stays = models.IntegerField(default=0)
     stay_seconds = models.BigIntegerField(default=0)
     b00 = models.IntegerField(default=0)

@@ -5,13 +5,14 @@ from the opportunities and their stage history (bench data, repairs, a check in 
 A cell is (month the opportunity was opened, project, consultant, stage):
 - `reached`: opportunities of that cohort that got at least this far on the main path, each
   counted once whatever moves back and forth (their `reached_rank`);
-- `current`: how many are in the stage now;
+- `current`, `current_value`: how many are in the stage now, and their expected value;
 - `stays`, `stay_seconds`, `b00`…`b15`: finished stays in the stage (time in stage), with a
   histogram over `DURATION_BUCKETS` from which the median is interpolated."""
 
 import datetime
 from collections import defaultdict
 from collections.abc import Iterable
+from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -51,7 +52,11 @@ def _cell_key(opportunity: Opportunity) -> dict:
             "owner_key": opportunity.owner_id or 0}
 
 
-def cell_add(key: dict, stage: str, **deltas: int) -> None:
+def _value(opportunity: Opportunity) -> Decimal:
+    return opportunity.expected_value or Decimal(0)
+
+
+def cell_add(key: dict, stage: str, **deltas: int | Decimal) -> None:
     """Adds `deltas` (field → amount) to one cell, creating it when missing."""
     deltas = {name: value for name, value in deltas.items() if value}
     if not deltas:
@@ -85,7 +90,7 @@ def record_opened(opportunity: Opportunity) -> None:
     changes: dict = {}
     for stage in MAIN_PATH[: opportunity.reached_rank]:
         _collect(changes, key, stage, reached=1)
-    _collect(changes, key, opportunity.stage, current=1)
+    _collect(changes, key, opportunity.stage, current=1, current_value=_value(opportunity))
     _apply(changes)
 
 
@@ -95,9 +100,9 @@ def record_move(opportunity: Opportunity, *, from_stage: str, to_stage: str, sec
     passed for the first time count as reached."""
     key = _cell_key(opportunity)
     changes: dict = {}
-    _collect(changes, key, from_stage, current=-1, stays=1, stay_seconds=seconds,
-             **{bucket_field(seconds): 1})
-    _collect(changes, key, to_stage, current=1)
+    _collect(changes, key, from_stage, current=-1, current_value=-_value(opportunity),
+             stays=1, stay_seconds=seconds, **{bucket_field(seconds): 1})
+    _collect(changes, key, to_stage, current=1, current_value=_value(opportunity))
     for stage in MAIN_PATH[reached_before: opportunity.reached_rank]:
         _collect(changes, key, stage, reached=1)
     _apply(changes)
@@ -109,6 +114,7 @@ def _contribution(opportunity: Opportunity, stays: Iterable[tuple[str, int]]
     for stage in MAIN_PATH[: opportunity.reached_rank]:
         result[stage]["reached"] += 1
     result[opportunity.stage]["current"] += 1
+    result[opportunity.stage]["current_value"] += _value(opportunity)
     for stage, seconds in stays:
         cell = result[stage]
         cell["stays"] += 1
@@ -131,6 +137,13 @@ def record_owner_change(opportunity: Opportunity, *, old_owner_id: int | None) -
     _apply(changes)
 
 
+def record_value_change(opportunity: Opportunity, *, old_value: Decimal | None) -> None:
+    """The expected value changed: the stage's total follows."""
+    delta = _value(opportunity) - (old_value or Decimal(0))
+    if delta:
+        cell_add(_cell_key(opportunity), opportunity.stage, current_value=delta)
+
+
 @transaction.atomic
 def funnel_rebuild(*, batch_size: int = 5000) -> int:
     """Recomputes every cell from the opportunities and their history; returns the number of
@@ -138,14 +151,15 @@ def funnel_rebuild(*, batch_size: int = 5000) -> int:
     keys: dict[int, tuple] = {}
     cells: dict[tuple, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     rows = Opportunity.objects.order_by().values_list(
-        "id", "created_at", "project_id", "owner_id", "stage", "reached_rank")
-    for pk, created_at, project_id, owner_id, stage, reached_rank in rows.iterator(
+        "id", "created_at", "project_id", "owner_id", "stage", "reached_rank", "expected_value")
+    for pk, created_at, project_id, owner_id, stage, reached_rank, value in rows.iterator(
             chunk_size=batch_size):
         key = (month_of(created_at), project_id, owner_id or 0)
         keys[pk] = key
         for passed in MAIN_PATH[:reached_rank]:
             cells[(*key, passed)]["reached"] += 1
         cells[(*key, stage)]["current"] += 1
+        cells[(*key, stage)]["current_value"] += value or Decimal(0)
     stays = (OpportunityStageChange.objects.order_by()
              .filter(seconds_in_from_stage__isnull=False).exclude(from_stage="")
              .values_list("opportunity_id", "from_stage", "seconds_in_from_stage"))

@@ -300,7 +300,14 @@ def opportunity_update(*, actor: User, opportunity: Opportunity | int, expected_
     old_owner_id = current.owner_id
     if "owner" in changes:
         values["owner"] = _check_owner(actor, changes["owner"], current.project)
+    old_value = current.expected_value
     updated = update_versioned(current, expected_version=expected_version, changes=values)
+    if updated.expected_value != old_value:
+        funnel.record_value_change(
+            Opportunity(pk=updated.pk, created_at=updated.created_at,
+                        project_id=updated.project_id, owner_id=old_owner_id,
+                        stage=updated.stage, expected_value=updated.expected_value),
+            old_value=old_value)
     if updated.owner_id != old_owner_id:
         funnel.record_owner_change(updated, old_owner_id=old_owner_id)
     return updated

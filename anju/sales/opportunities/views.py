@@ -164,9 +164,9 @@ def opportunity_move(request: HttpRequest, pk: int) -> HttpResponse:
 def opportunity_kanban(request: HttpRequest) -> HttpResponse:
     filters = _filters(request)
     columns = selectors.kanban(viewer=request.user, filters=filters)
-    moves = {stage: list(services.allowed_moves(stage)) for stage in services.Stage.values}
     return render(request, "sales/opportunities/kanban.html", {
-        "columns": columns, "filters": filters, "moves": moves,
+        "columns": columns, "filters": filters,
+        "detail_base": reverse("sales:opportunity_list"),
         "choices": selectors.filter_choices(viewer=request.user),
         "lost_reasons": services.LostReason.choices})
 

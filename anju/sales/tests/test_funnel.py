@@ -94,3 +94,38 @@ def test_rebuild_reproduces_the_cells(people, make_opportunity):
     after = selectors.funnel(viewer=people["admin"])
     assert after == before
     assert _row(after, S.RESERVED).reached == 1  # reached once, however often re-entered
+
+
+def test_kanban_totals_from_the_cells_match_the_rows(people, make_opportunity):
+    from decimal import Decimal
+
+    from django.db.models import Count, Sum
+
+    from anju.core.money import format_wan
+    from anju.sales.models.opportunities import Opportunity
+
+    consultant, peer, manager = people["consultant"], people["peer"], people["manager"]
+    first = make_opportunity(expected_value="1500000")
+    make_opportunity(expected_value="2000000", owner=peer)
+    third = make_opportunity()
+    third = services.opportunity_move(actor=consultant, opportunity=third,
+                                      to_stage=S.NEGOTIATION)
+    third = services.opportunity_update(actor=manager, opportunity=third,
+                                        expected_version=third.version,
+                                        expected_value="3100000.50")
+    first = services.opportunity_update(actor=manager, opportunity=first,
+                                        expected_version=first.version, owner=peer,
+                                        expected_value="1600000")
+    services.opportunity_move(actor=manager, opportunity=make_opportunity(expected_value="9"),
+                              to_stage=S.LOST, lost_reason="price")
+    for filters in ({}, {"owner": peer.pk}, {"team": people["team"].pk}):
+        columns = {column.stage: column for column in selectors.kanban(viewer=manager,
+                                                                       filters=filters)}
+        rows = selectors._filtered(manager, filters)
+        expected = {row["stage"]: row for row in rows.order_by().values("stage").annotate(
+            n=Count("id"), value=Sum("expected_value"))}
+        for stage, column in columns.items():
+            row = expected.get(stage) or {"n": 0, "value": Decimal(0)}
+            assert column.count == row["n"], (filters, stage)
+            assert column.value_wan == format_wan(row["value"] or 0), (filters, stage)
+    assert Opportunity.objects.count() == 4

@@ -27,10 +27,10 @@ S = services.Stage
 
 def _cells() -> dict:
     return {(c.month, c.project_id, c.owner_key, c.stage): (
-        c.reached, c.current, c.stays, c.stay_seconds,
+        c.reached, c.current, c.current_value, c.stays, c.stay_seconds,
         tuple(getattr(c, f"b{i:02d}") for i in range(16)))
         for c in FunnelCell.objects.all()
-        if c.reached or c.current or c.stays}
+        if c.reached or c.current or c.stays or c.current_value}
 
 
 def test_create_writes_history_and_funnel(people, make_customer, org):
