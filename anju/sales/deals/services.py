@@ -219,6 +219,15 @@ def _stage_forward(actor: User, customer: Customer, stage: str) -> None:
         customer_services.customer_stage_set(actor=actor, customer=customer.pk, stage=stage)
 
 
+def _follow(deal: Deal, actor: Any, event: str, note: str = "") -> None:
+    """Carries the customer's opportunity in the project along (opportunities' service)."""
+    from anju.sales.opportunities.services import opportunity_follow_deal
+
+    opportunity_follow_deal(actor=actor if getattr(actor, "pk", None) else None,
+                            customer=deal.customer_id, project=deal.project_id, event=event,
+                            note=note[:500])
+
+
 # --- numbering ------------------------------------------------------------------------------
 def _rule_for(project: Project) -> ContractNumberRule:
     """The project's rule, locked (created with defaults on first use)."""
@@ -363,6 +372,7 @@ def deal_reserve(*, actor: User, deposit: Any, unit: Unit | int | None = None,
                "until": timezone.localtime(end).strftime("%Y-%m-%d")},
            receipt=receipt)
     _stage_forward(actor, result.customer, Stage.BUYER)
+    _follow(result, actor, "reserved", _("reserved %(unit)s") % {"unit": result.unit.label})
     return result
 
 
@@ -523,6 +533,7 @@ def deal_contract(*, actor: User, deal: Deal | int, buyers: Sequence[tuple[Any, 
            contract_number=number)
     for customer, _share in cleaned_buyers:
         _stage_forward(actor, customer, Stage.OWNER)
+    _follow(current, actor, "contracted", _("contract %(number)s") % {"number": number})
     return current
 
 
@@ -641,6 +652,7 @@ def deal_deliver(*, actor: User, deal: Deal | int) -> Deal:
                 reason=_("handed over"))
     _event(current, DealEvent.Kind.DELIVERED, actor, _("Unit %(unit)s handed over.") % {
         "unit": current.unit.label})
+    _follow(current, actor, "delivered", _("handed over"))
     return current
 
 
@@ -786,6 +798,8 @@ def change_request_decide(*, actor: User, request: DealChangeRequest | int, appr
             _event(deal, DealEvent.Kind.CANCELLED, actor,
                    _("Cancelled; refund %(refund)s.") % {
                        "refund": format_yuan(found.refund_amount)}, request=found.pk)
+            if from_unit != US.HELD:
+                _follow(deal, actor, "cancelled", found.reason)
         else:
             _require_status(deal, DealStatus.RESERVED, DealStatus.CONTRACTED,
                             action=_("swapped"))
@@ -851,6 +865,8 @@ def _expire_one(deal_id: int, now: datetime.datetime) -> bool:
             "close_reason": _("the %(what)s ran out") % {"what": what}})
         _transition(deal, US.AVAILABLE, None, expected_from={unit_from},
                     reason=_("the %(what)s ran out") % {"what": what})
+        if unit_from == US.RESERVED:
+            _follow(deal, None, "cancelled", _("the %(what)s ran out") % {"what": what})
         _event(deal, DealEvent.Kind.EXPIRED, None,
                _("The %(what)s ran out; unit %(unit)s is available again.") % {
                    "what": what, "unit": deal.unit.label})

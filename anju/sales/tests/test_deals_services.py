@@ -395,3 +395,22 @@ def test_database_refuses_a_second_live_deal(people, units, customer):
     second.status = DealStatus.RESERVED
     with pytest.raises(IntegrityError), transaction.atomic():
         second.save()  # an admin-style edit that would revive it
+
+
+def test_the_customers_opportunity_follows_the_deal(people, units, customer):
+    from anju.sales.models import Opportunity
+
+    actor, buyer = people["consultant"], customer()
+    deal = services.deal_reserve(actor=actor, unit=units["1-101"], customer=buyer,
+                                 deposit="50000")
+    opportunity = Opportunity.objects.get(customer=buyer, project=deal.project)
+    assert opportunity.stage == "reserved"
+    services.deal_contract(actor=actor, deal=deal, buyers=[(buyer, 100)],
+                           payment_method="instalments", instalments=plan_for(deal))
+    opportunity.refresh_from_db()
+    assert opportunity.stage == "contracted"
+    change = services.change_request_create(actor=actor, deal=deal, kind="cancellation",
+                                            reason="资金不足")
+    services.change_request_decide(actor=people["manager"], request=change, approve=True)
+    opportunity.refresh_from_db()
+    assert opportunity.stage == "lost"
