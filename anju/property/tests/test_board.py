@@ -201,3 +201,15 @@ def test_building_list_counts(staff, org, make_building, client_for, page_querie
 @pytest.mark.parametrize("path", ["/property/", "/property/unit-types/"])
 def test_pages_need_sign_in(client, path):
     assert client.get(path).status_code == 302
+
+
+def test_cells_escape_what_users_typed(staff, org, make_building, client_for):
+    from decimal import Decimal
+
+    from anju.property.models import UnitType
+
+    evil = UnitType.objects.create(project=org["a"], name='<b>"X"</b>',
+                                   built_area=Decimal("90"))
+    building = make_building(floors=1, per_floor=1, code="7", unit_type=evil)
+    html = client_for(staff["consultant"]).get(f"/property/buildings/{building.pk}/").content
+    assert b"<b>" not in html and b"&lt;b&gt;&quot;X&quot;&lt;/b&gt;" in html
