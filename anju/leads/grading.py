@@ -69,15 +69,6 @@ def _met(rule: GradingRule, facts: GradeFacts) -> bool:
     return number >= limit if rule.op == GradingRule.Op.GTE else number <= limit
 
 
-def rules_for(project_id: int | None) -> list[GradingRule]:
-    """The project's own active rules if it has any, else those for every project."""
-    rules = [rule for rule in GradingRule.objects.filter(is_active=True)
-             .filter(project_id__in=[project_id] if project_id else [])] if project_id else []
-    if not rules:
-        rules = list(GradingRule.objects.filter(is_active=True, project__isnull=True))
-    return rules
-
-
 def grade_for(*, facts: GradeFacts, rules: list[GradingRule], policy: LeadPolicy
               ) -> GradeResult:
     points = 0

@@ -17,7 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, models, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -29,7 +29,7 @@ from anju.customers import services as customer_services
 from anju.customers.dedup import existing_customer_for
 from anju.customers.models import Customer, Interaction
 
-from . import grading
+from . import config, grading
 from .cleaning import (
     clean_budget,
     clean_name,
@@ -87,10 +87,7 @@ def _is_agent(user: Any) -> bool:
 
 def policy_for(project_id: int | None) -> LeadPolicy:
     """The project's policy, else the default row, else the built-in defaults."""
-    rows = list(LeadPolicy.objects.filter(Q(project_id=project_id) | Q(project__isnull=True))
-                if project_id else LeadPolicy.objects.filter(project__isnull=True))
-    rows.sort(key=lambda row: row.project_id is None)
-    return rows[0] if rows else LeadPolicy()
+    return config.load_policy(project_id)
 
 
 def managers_of(project_id: int) -> list[User]:
@@ -123,23 +120,11 @@ def today_local() -> datetime.date:
     return timezone.localdate()
 
 
-def _roster_candidates(project_id: int, day: datetime.date) -> tuple[DutyRoster | None,
-                                                                     list[int]]:
-    roster = (DutyRoster.objects.select_for_update()
-              .filter(project_id=project_id, date=day).first())
-    if roster is None:
-        return None, []
-    present = list(DutyRosterEntry.objects.filter(roster=roster, absent=False,
-                                                  consultant__is_active=True)
-                   .order_by("position").values_list("consultant_id", flat=True))
-    return roster, present
-
-
 def _rule_for(project_id: int, channel_id: int | None, grade: str) -> AssignmentRule | None:
     rules = AssignmentRule.objects.filter(project_id=project_id, is_active=True).filter(
         Q(channel__isnull=True) | Q(channel_id=channel_id)).filter(
         Q(grade="") | Q(grade=grade)).order_by("order", "id")
-    return rules.select_for_update().first()
+    return rules.first()
 
 
 def _rule_members(rule: AssignmentRule) -> list[int]:
@@ -151,27 +136,26 @@ def _rule_members(rule: AssignmentRule) -> list[int]:
 
 
 def assign_next(*, project_id: int, channel_id: int | None, grade: str,
-                day: datetime.date | None = None) -> tuple[int | None, str]:
+                day: datetime.date | None = None,
+                cfg: config.ProjectConfig | None = None) -> tuple[int | None, str]:
     """The consultant whose turn it is (round robin over today's roster, skipping absentees,
     narrowed by the first matching assignment rule), and the words saying why."""
-    day = day or today_local()
-    roster, present = _roster_candidates(project_id, day)
-    rule = _rule_for(project_id, channel_id, grade)
+    cfg = cfg or config.project_config(project_id, day or today_local())
+    rule = _rule_for(project_id, channel_id, grade) if cfg.has_assignment_rules else None
     if rule is not None:
         members = _rule_members(rule)
         if members:
-            on_duty = [pk for pk in present if pk in set(members)]
+            wanted = set(members)
+            on_duty = [pk for pk in cfg.present if pk in wanted]
             pool = on_duty or members
-            chosen = pool[rule.next_position % len(pool)]
-            AssignmentRule.objects.filter(pk=rule.pk).update(next_position=F("next_position") + 1)
+            chosen = pool[config.next_turn("leads_assignmentrule", rule.pk) % len(pool)]
             why = (_("assignment rule #%(order)s, on duty today") if on_duty
                    else _("assignment rule #%(order)s (nobody of it on duty)")) % {
                 "order": rule.order}
             return chosen, why
-    if roster is not None and present:
-        chosen = present[roster.next_position % len(present)]
-        DutyRoster.objects.filter(pk=roster.pk).update(next_position=F("next_position") + 1)
-        return chosen, _("duty roster, in turn")
+    if cfg.roster_id and cfg.present:
+        turn = config.next_turn("leads_dutyroster", cfg.roster_id)
+        return cfg.present[turn % len(cfg.present)], _("duty roster, in turn")
     return None, ""
 
 
@@ -248,7 +232,6 @@ def _log_on_customer(customer: Customer, lead: Lead, channel: Channel | None) ->
         Customer.objects.filter(pk=customer.pk).update(last_contact_at=timezone.now())
 
 
-@transaction.atomic
 def lead_capture(*, project: Project, name: Any, phone: Any, method: str,
                  channel: Channel | None = None, source: LeadSource | None = None,
                  actor: User | None = None, budget_wan: Any = None, timing: Any = "",
@@ -292,13 +275,14 @@ def lead_capture(*, project: Project, name: Any, phone: Any, method: str,
 
     now = timezone.now()
     # 1. the same person already an open lead of this project: one lead, not two
-    existing_lead = (Lead.objects.select_for_update()
-                     .filter(project=project, phone=e164, status__in=Lead.OPEN)
-                     .order_by("-created_at").first())
-    if existing_lead is not None:
-        return _captured_again(existing_lead, method=method, channel=channel, actor=actor,
-                               budget=budget, timing=timing, unit_type=unit_type, notes=notes,
-                               now=now)
+    open_leads = Lead.objects.filter(project=project, phone=e164, status__in=Lead.OPEN)
+    if open_leads.exists():
+        with transaction.atomic():
+            existing_lead = open_leads.select_for_update().order_by("-created_at").first()
+            if existing_lead is not None:
+                return _captured_again(existing_lead, method=method, channel=channel,
+                                       actor=actor, budget=budget, timing=timing,
+                                       unit_type=unit_type, notes=notes, now=now)
 
     # 2. the door check against the ledger
     customer = existing_customer_for(phones=[e164])
@@ -312,9 +296,8 @@ def lead_capture(*, project: Project, name: Any, phone: Any, method: str,
         lead.visits, lead.visited_at = 1, now
 
     # 3. grade
-    policy = policy_for(project.pk)
-    result = grading.grade_for(facts=_facts(lead), rules=grading.rules_for(project.pk),
-                               policy=policy)
+    cfg = config.project_config(project.pk, today_local())
+    result = grading.grade_for(facts=_facts(lead), rules=cfg.grading_rules, policy=cfg.policy)
     lead.grade, lead.grade_points, lead.grade_reason = result.grade, result.points, result.reason
 
     # 4. assign: the customer's consultant, the agency's contact, else rules and roster
@@ -330,10 +313,26 @@ def lead_capture(*, project: Project, name: Any, phone: Any, method: str,
                             _("agency registration of %(agency)s") % {
                                 "agency": registration.agency.name})
     else:
+        # Outside a caller's transaction the turn is taken in its own statement, so its row
+        # lock is not held while the lead is written; a capture that then fails has only
+        # used up a turn (the next lead goes to the next consultant).
         assignee_id, why = assign_next(project_id=project.pk,
                                        channel_id=channel.pk if channel else None,
-                                       grade=result.grade)
+                                       grade=result.grade, cfg=cfg)
     lead.registration = registration
+    with transaction.atomic():
+        return _capture_write(lead, result=result, assignee_id=assignee_id, why=why,
+                              customer=customer, owner=owner, channel=channel,
+                              idempotency_key=idempotency_key)
+
+
+def _capture_write(lead: Lead, *, result, assignee_id, why, customer, owner, channel,
+                   idempotency_key) -> "CaptureResult":
+    """The writes of a new lead, in one transaction: the lead, its events, the interaction
+    on a known customer, the notifications."""
+    now, method, name, project, source = (timezone.now(), lead.method, lead.name,
+                                          lead.project, lead.source)
+    e164 = lead.phone
     if assignee_id:
         lead.assigned_to_id, lead.assigned_at, lead.status = assignee_id, now, Status.ASSIGNED
     if method == Lead.Method.QR and assignee_id:
@@ -364,8 +363,8 @@ def lead_capture(*, project: Project, name: Any, phone: Any, method: str,
                     "project": project.name, "name": customer.name}
             _notify([owner], kind="lead.known_customer", title=title, body=masked)
     if assignee_id:
-        assignee = User.objects.get(pk=assignee_id)
-        lead.assigned_to = assignee
+        # notify needs the recipient's id only: no query for the whole user row
+        assignee = User(pk=assignee_id, is_active=True)
         with translation.override(settings.LANGUAGE_CODE):
             title = (_("Visitor at the reception: %(name)s") if method == Lead.Method.QR
                      else _("New lead: %(name)s")) % {"name": name}
@@ -427,9 +426,8 @@ def _captured_again(lead: Lead, *, method, channel, actor, budget, timing, unit_
 
 
 def _regrade(lead: Lead, changed: list[str]) -> None:
-    policy = policy_for(lead.project_id)
-    result = grading.grade_for(facts=_facts(lead), rules=grading.rules_for(lead.project_id),
-                               policy=policy)
+    cfg = config.project_config(lead.project_id, today_local())
+    result = grading.grade_for(facts=_facts(lead), rules=cfg.grading_rules, policy=cfg.policy)
     if (result.grade, result.reason) != (lead.grade, lead.grade_reason):
         lead.grade, lead.grade_points, lead.grade_reason = (result.grade, result.points,
                                                             result.reason)
@@ -769,6 +767,7 @@ def roster_set(*, actor: User, project: Project, date: datetime.date,
         DutyRosterEntry(roster=roster, consultant=user, position=index,
                         absent=user.pk in absent_ids)
         for index, user in enumerate(consultants)])
+    config.config_changed()
     return roster
 
 
@@ -779,6 +778,7 @@ def roster_mark_absent(*, actor: User, roster: DutyRoster, consultant: User,
     if not DutyRoster.objects.visible_to(actor).filter(pk=roster.pk).exists():
         raise PermissionDenied(_("You are not allowed to do this."))
     DutyRosterEntry.objects.filter(roster=roster, consultant=consultant).update(absent=absent)
+    config.config_changed()
 
 
 @transaction.atomic
@@ -798,6 +798,7 @@ def assignment_rule_create(*, actor: User, project: Project, order: int = 100,
     rule = AssignmentRule.objects.create(project=project, order=order, channel=channel,
                                          grade=grade, team=team)
     rule.consultants.set(consultants)
+    config.config_changed()
     return rule
 
 
@@ -824,6 +825,7 @@ def grading_rule_create(*, actor: User, field: str, op: str, value: str = "",
             pk=project.pk).exists():
         errors["project"] = _("You can only choose projects you can see.")
     raise_if(errors)
+    config.config_changed()
     return GradingRule.objects.create(project=project, order=order, field=field, op=op,
                                       value=value, points=points, disqualifies=disqualifies,
                                       label_met=label_met, label_unmet=label_unmet)
@@ -853,4 +855,5 @@ def policy_set(*, actor: User, project: Project | None, **values: Any) -> LeadPo
     except ValidationError as error:
         raise ValidationError(error.message_dict) from None
     policy.save()
+    config.config_changed()
     return policy

@@ -7,7 +7,6 @@ import datetime
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -530,13 +529,12 @@ def checkin(request: HttpRequest, code: str) -> HttpResponse:
         if form.is_valid():
             data = form.cleaned_data
             try:
-                with transaction.atomic():
-                    services.lead_capture(
-                        project=project, method=Lead.Method.QR,
-                        channel=services.walk_in_channel(), name=data["name"],
-                        phone=data["phone"], budget_wan=data["budget_wan"],
-                        timing=data["timing"], unit_type=data["unit_type"],
-                        notes=data["notes"], mobile_only=True)
+                services.lead_capture(
+                    project=project, method=Lead.Method.QR,
+                    channel=services.walk_in_channel(), name=data["name"],
+                    phone=data["phone"], budget_wan=data["budget_wan"],
+                    timing=data["timing"], unit_type=data["unit_type"],
+                    notes=data["notes"], mobile_only=True)
             except ValidationError as error:
                 apply_service_errors(form, error)
             else:
