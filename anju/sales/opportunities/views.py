@@ -25,8 +25,42 @@ def _wants_json(request: HttpRequest) -> bool:
     return "application/json" in request.headers.get("Accept", "")
 
 
-def _errors(error: ValidationError) -> str:
-    return " ".join(error.messages)
+def _errors(error: ValidationError, form=None) -> str:
+    """A service's refusal as one line, each message after the name of its field."""
+    if not hasattr(error, "error_dict"):
+        return " ".join(error.messages)
+    parts = []
+    for field, messages_ in error.message_dict.items():
+        label = _field_label(form, field)
+        parts.extend(_labelled(label, message) for message in messages_)
+    return " ".join(parts)
+
+
+def _labelled(label: str, message) -> str:
+    if not label:
+        return str(message)
+    return _("%(field)s: %(message)s") % {"field": label, "message": message}
+
+
+def _field_label(form, field: str) -> str:
+    if form is not None and field in getattr(form, "fields", {}):
+        return str(form.fields[field].label or field)
+    return {"stage": _("stage"), "project": _("project"), "customer": _("customer"),
+            "unit": _("unit"), "discounts": _("Discounts"), "comment": _("comment"),
+            "lost_reason": _("lost reason"), "lost_note": _("lost note"),
+            "owner": _("consultant"), "payment_method": _("payment method"),
+            "valid_until": _("valid until"), "status": _("status"),
+            "expected_value": _("expected value (yuan)"),
+            "expected_close_date": _("expected close date")}.get(field, "")
+
+
+def _form_errors(form) -> str:
+    """A form's errors as one line, each after its field's label."""
+    parts = []
+    for field, errors in form.errors.items():
+        label = str(form.fields[field].label or field) if field in form.fields else ""
+        parts.extend(_labelled(label, message) for message in errors)
+    return " ".join(parts)
 
 
 def _filters(request: HttpRequest) -> dict:
@@ -56,12 +90,12 @@ def opportunity_create(request: HttpRequest) -> HttpResponse:
     back = (reverse("customers:detail", args=[customer_id]) if customer_id.isdigit()
             else reverse("sales:opportunity_list"))
     if not form.is_valid():
-        messages.error(request, " ".join(m for errors in form.errors.values() for m in errors))
+        messages.error(request, _form_errors(form))
         return redirect(back)
     try:
         opportunity = services.opportunity_create(actor=request.user, **form.cleaned_data)
     except ValidationError as error:
-        messages.error(request, _errors(error))
+        messages.error(request, _errors(error, form))
         return redirect(back)
     messages.success(request, _("The opportunity was opened."))
     return redirect("sales:opportunity_detail", pk=opportunity.pk)
@@ -141,11 +175,11 @@ def opportunity_move(request: HttpRequest, pk: int) -> HttpResponse:
                                                     lost_note=form.cleaned_data["lost_note"],
                                                     note=form.cleaned_data["note"])
         except ValidationError as error:
-            error_text = _errors(error)
+            error_text = _errors(error, form)
         except PermissionDenied:
             raise Http404 from None
     else:
-        error_text = " ".join(m for errors in form.errors.values() for m in errors)
+        error_text = _form_errors(form)
     if _wants_json(request):
         if error_text:
             return JsonResponse({"ok": False, "error": error_text}, status=400)
@@ -196,7 +230,7 @@ def quote_create(request: HttpRequest, pk: int) -> HttpResponse:
     selectors.opportunity_get(viewer=request.user, pk=pk)
     form = QuoteForm(request.POST)
     if not form.is_valid():
-        messages.error(request, " ".join(m for errors in form.errors.values() for m in errors))
+        messages.error(request, _form_errors(form))
         return redirect("sales:opportunity_detail", pk=pk)
     try:
         quote = services.quote_create(
@@ -204,7 +238,7 @@ def quote_create(request: HttpRequest, pk: int) -> HttpResponse:
             payment_method=form.cleaned_data["payment_method"], discounts=form.discounts(),
             valid_until=form.cleaned_data["valid_until"], note=form.cleaned_data["note"])
     except ValidationError as error:
-        messages.error(request, _errors(error))
+        messages.error(request, _errors(error, form))
         return redirect("sales:opportunity_detail", pk=pk)
     if quote.status == Quote.Status.PENDING:
         messages.warning(request, _("The discount is beyond your limit: the quote waits for "
@@ -252,14 +286,14 @@ def quote_decide(request: HttpRequest, pk: int) -> HttpResponse:
     selectors.quote_get(viewer=request.user, pk=pk)
     form = DecisionForm(request.POST)
     if not form.is_valid():
-        messages.error(request, " ".join(m for errors in form.errors.values() for m in errors))
+        messages.error(request, _form_errors(form))
         return redirect("sales:quote_detail", pk=pk)
     service = (services.quote_approve if form.cleaned_data["decision"] == "approve"
                else services.quote_reject)
     try:
         service(actor=request.user, quote=pk, comment=form.cleaned_data["comment"])
     except ValidationError as error:
-        messages.error(request, _errors(error))
+        messages.error(request, _errors(error, form))
     else:
         messages.success(request, _("Your decision was recorded."))
     return redirect("sales:quote_detail", pk=pk)

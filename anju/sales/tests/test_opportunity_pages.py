@@ -304,3 +304,17 @@ def test_funnel_tile_on_the_home_page(people, make_opportunity, client_for):
     option = client.get(chart_url).json()
     assert option["series"][0]["type"] == "funnel"
     assert option["series"][0]["data"][0]["value"] == 1
+
+
+def test_bad_input_names_the_field(people, client_for, make_customer, org):
+    customer = make_customer(owner=people["consultant"])
+    client = client_for(people["consultant"])
+    page = client.post(reverse("sales:opportunity_create"), {
+        "customer": customer.pk, "project": org["a"].pk, "stage": "first_visit",
+        "expected_value": "很多"}, follow=True).content.decode()
+    assert "预计成交额（元）：" in page
+    assert not Opportunity.objects.exists()
+    page = client.post(reverse("sales:opportunity_create"), {
+        "customer": customer.pk, "project": org["c"].pk, "stage": "first_visit"},
+        follow=True).content.decode()
+    assert "项目：请选择您可见的项目。" in page
