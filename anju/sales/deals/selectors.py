@@ -73,6 +73,12 @@ def deal_get(*, viewer, pk: int) -> Deal | None:
             .filter(pk=pk).first())
 
 
+def deal_for_form(*, viewer, pk: int) -> Deal | None:
+    """The deal alone (unit, project, customer), for the action forms."""
+    return (deals_visible(viewer=viewer)
+            .select_related("unit__building", "project", "customer").filter(pk=pk).first())
+
+
 def deal_swapped_to(*, deal: Deal) -> Deal | None:
     return Deal.objects.filter(swapped_from=deal).only("id").first()
 

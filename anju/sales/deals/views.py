@@ -52,6 +52,13 @@ def _deal_or_404(request: HttpRequest, pk: int):
     return deal
 
 
+def _deal_for_form_or_404(request: HttpRequest, pk: int):
+    deal = selectors.deal_for_form(viewer=request.user, pk=pk)
+    if deal is None:
+        raise Http404
+    return deal
+
+
 def _unit_or_404(request: HttpRequest, pk: int) -> Unit:
     unit = (Unit.objects.visible_to(request.user).select_related("building__project")
             .filter(pk=pk).first())
@@ -190,7 +197,10 @@ def customer_lookup(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def deal_reserve(request: HttpRequest, pk: int) -> HttpResponse:
     """Turns a hold into a reservation (deposit paid)."""
-    deal = _deal_or_404(request, pk)
+    deal = _deal_for_form_or_404(request, pk)
+    if request.method == "GET" and deal.status != "held":
+        messages.info(request, _("Only a held deal is reserved this way."))
+        return redirect("sales:deal_detail", pk=deal.pk)
     form = ReserveForm(request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():
@@ -213,7 +223,10 @@ def deal_reserve(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def deal_contract(request: HttpRequest, pk: int) -> HttpResponse:
-    deal = _deal_or_404(request, pk)
+    deal = _deal_for_form_or_404(request, pk)
+    if request.method == "GET" and deal.status != "reserved":
+        messages.info(request, _("Only a reserved deal is contracted."))
+        return redirect("sales:deal_detail", pk=deal.pk)
     buyer_errors: list[str] = []
     plan_errors: list[str] = []
     if request.method == "POST":
@@ -384,7 +397,7 @@ def collection_log(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def change_request_create(request: HttpRequest, pk: int) -> HttpResponse:
-    deal = _deal_or_404(request, pk)
+    deal = _deal_for_form_or_404(request, pk)
     units = list(selectors.units_for_swap(viewer=request.user, deal=deal)[:500])
     form = ChangeRequestForm(request.POST or None, units=units,
                              initial={"kind": request.GET.get("kind") or "cancellation"})

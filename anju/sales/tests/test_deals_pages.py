@@ -284,3 +284,18 @@ def test_home_tile_counts_overdue_deals_and_pending_approvals(people, contracted
     assert "1 个退房或换房申请待审批" in home
     consultant_home = client_for(people["consultant"]).get("/").content.decode()
     assert "待审批" not in consultant_home.split("需要关注的交易")[1][:400]
+
+
+def test_contract_form_costs_a_fixed_number_of_queries(people, units, customer, client_for,
+                                                        contracted):
+    buyer = customer("张三")
+    deal = services.deal_reserve(actor=people["consultant"], unit=units["1-202"],
+                                 customer=buyer, deposit="50000")
+    client = client_for(people["consultant"])
+    url = reverse("sales:deal_contract", args=[deal.pk])
+    client.get(url)
+    queries = _own(_captured(client, url))
+    assert len(queries) == 2, "\n".join(queries)  # the deal (with its relations), the buyer
+    done = contracted(unit="1-101", buyer=customer("李四"))
+    response = client.get(reverse("sales:deal_contract", args=[done.pk]))
+    assert response.status_code == 302  # a contracted deal goes back to its page
