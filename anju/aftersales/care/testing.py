@@ -119,3 +119,30 @@ def image_file(name="leak.jpg", *, size=(64, 48), exif=True):
         tags[0x8825] = {2: (30.0, 15.0, 0.0)}
     Image.new("RGB", size, (200, 30, 30)).save(buffer, format="JPEG", exif=tags.tobytes())
     return SimpleUploadedFile(name, buffer.getvalue(), content_type="image/jpeg")
+
+
+class RecordingSmsGateway:
+    """An SMS gateway for tests: keeps (phone, text) in `sent` instead of sending."""
+
+    sent: list[tuple[str, str]] = []
+
+    def send(self, phone: str, text: str) -> None:
+        RecordingSmsGateway.sent.append((phone, text))
+
+
+@pytest.fixture
+def sms(settings):
+    settings.ANJU_SMS_BACKEND = "anju.aftersales.care.testing.RecordingSmsGateway"
+    RecordingSmsGateway.sent = []
+    return RecordingSmsGateway.sent
+
+
+def run_ticket_to_completion(*, agent, worker, ticket_id, note="已修复"):
+    """Dispatch → accept → start → complete with a photo, through the tickets services."""
+    from anju.aftersales.tickets import services as tickets
+
+    tickets.ticket_dispatch(actor=agent, ticket_id=ticket_id, user_id=worker.pk)
+    tickets.ticket_accept(actor=worker, ticket_id=ticket_id)
+    tickets.ticket_start(actor=worker, ticket_id=ticket_id)
+    return tickets.ticket_complete(actor=worker, ticket_id=ticket_id, note=note,
+                                   photos=[image_file("done.jpg")])
