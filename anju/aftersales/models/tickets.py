@@ -256,6 +256,18 @@ class TicketPayer(models.TextChoices):
     NONE = "none", _("nobody (no cost)")
 
 
+class TicketQuerySet(ScopedQuerySet):
+    def visible_to(self, user):
+        """The projects in the user's scope (ScopeSpec), plus, whatever the scope, the tickets
+        the user received (一线处理 keeps headquarters' view) and those assigned to them."""
+        if not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", True):
+            return self.none()
+        condition = Ticket.scope.filter_for(user.data_scope())
+        if condition is None:
+            return self
+        return self.filter(condition | Q(assignee_user_id=user.pk) | Q(received_by_id=user.pk))
+
+
 class Ticket(models.Model):
     """One service request (工单). Status moves only through the flow services."""
 
@@ -351,7 +363,7 @@ class Ticket(models.Model):
     created_at = models.DateTimeField(_("received at"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
-    objects = ScopedQuerySet.as_manager()
+    objects = TicketQuerySet.as_manager()
 
     class Meta:
         ordering = ["-id"]
@@ -421,6 +433,12 @@ class TicketEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ticket_id}: {self.kind}"
+
+    @property
+    def kind_label(self) -> str:
+        from anju.aftersales.tickets.flows import action_label
+
+        return action_label(self.kind)
 
 
 class TicketPhoto(models.Model):

@@ -38,13 +38,7 @@ def is_service_manager(user) -> bool:
 
 
 def ticket_visible_to(user) -> QuerySet[Ticket]:
-    if not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", True):
-        return Ticket.objects.none()
-    condition = Ticket.scope.filter_for(user.data_scope())
-    if condition is None:
-        return Ticket.objects.all()
-    return Ticket.objects.filter(condition | Q(assignee_user_id=user.pk)
-                                 | Q(received_by_id=user.pk))
+    return Ticket.objects.visible_to(user)
 
 
 def ticket_get(*, viewer, ticket_id: int) -> Ticket:
