@@ -315,8 +315,9 @@ class HandoverUnit(models.Model):
         verbose_name_plural = _("units in handover batches")
         constraints = [
             models.UniqueConstraint(fields=["batch", "unit"], name="handover_unit_once"),
-            models.CheckConstraint(condition=Q(stage="waiting") | Q(slot__isnull=False),
-                                   name="handover_unit_booked_has_slot"),
+            # A booking names its slot; a walk-in may be inspected without one.
+            models.CheckConstraint(condition=~Q(stage="booked") | Q(slot__isnull=False),
+                                   name="handover_unit_booking_has_slot"),
         ]
         indexes = [models.Index(fields=["batch", "stage"], name="handover_unit_stage_idx")]
 
