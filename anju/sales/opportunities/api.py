@@ -222,7 +222,7 @@ class OpportunityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         if self.action == "list":
             params = self.request.query_params
             filters = {key: params.get(key) for key in selectors.FILTER_KEYS if params.get(key)}
-            keep = selectors._filtered(self.request.user, filters).values("id")
+            keep = selectors.opportunities_filtered(self.request.user, filters).values("id")
             rows = rows.filter(id__in=keep)
         return rows
 

@@ -52,7 +52,9 @@ def team_member_ids(*, viewer: User, team_id: int) -> QuerySet:
             .order_by().values("id"))
 
 
-def _filtered(viewer: User, filters: dict) -> QuerySet[Opportunity]:
+def opportunities_filtered(viewer: User, filters: dict) -> QuerySet[Opportunity]:
+    """The opportunities in the viewer's scope narrowed by FILTER_KEYS (stage, consultant,
+    project, customer, team, open)."""
     rows = Opportunity.objects.visible_to(viewer)
     stage = filters.get("stage")
     if stage in Stage.values:
@@ -80,7 +82,7 @@ class OpportunityPage:
 def opportunity_list(*, viewer: User, filters: dict | None = None, cursor: Any = None,
                      page_size: int = PAGE_SIZE) -> OpportunityPage:
     """Newest first, by keyset on id (a cursor is the last id seen)."""
-    rows = (_filtered(viewer, filters or {})
+    rows = (opportunities_filtered(viewer, filters or {})
             .select_related("customer", "project", "owner").order_by("-id"))
     if (after := _int(cursor)) is not None:
         rows = rows.filter(id__lt=after)
@@ -162,7 +164,7 @@ def kanban(*, viewer: User, filters: dict | None = None) -> list[KanbanColumn]:
     come from the funnel cells (a few hundred rows, not every opportunity), won and lost from
     the opportunities by their closing time (an index range). 3 + one query per column."""
     filters = {k: v for k, v in (filters or {}).items() if k != "stage"}
-    base = _filtered(viewer, filters)
+    base = opportunities_filtered(viewer, filters)
     since = timezone.now() - datetime.timedelta(days=KANBAN_CLOSED_DAYS)
     closed = base.filter(stage__in=CLOSED_STAGES, stage_entered_at__gte=since)
     if filters.get("customer"):  # the cells know no customer: count the rows
