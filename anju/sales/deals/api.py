@@ -9,6 +9,7 @@
                                               instalments: [{kind, due_date, amount, bank?}]}
     POST /api/v1/deals/{id}/payments/        {instalment, amount, method?, paid_at?, note?}
     POST /api/v1/deals/{id}/loan/            {instalment, status, bank?}
+    POST /api/v1/deals/{id}/release/         a hold let go (no approval) {reason?}
     POST /api/v1/deals/{id}/deliver/
     POST /api/v1/deals/{id}/collection/      {kind?, outcome?, next_follow_up_at?}
     POST /api/v1/deals/{id}/change-requests/ {kind, reason, refund_amount?, target_unit?}
@@ -310,6 +311,15 @@ class DealViewSet(DealErrorsMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
             actor=request.user, instalment=self._instalment_of(deal, data["instalment"]),
             status=data["status"], bank=data.get("bank") or None)
         return Response(InstalmentSerializer(line).data)
+
+    @extend_schema(request=None, responses=DealDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def release(self, request: Request, pk=None) -> Response:
+        """Lets a hold go (no approval: no money was taken)."""
+        reason = request.data.get("reason", "") if hasattr(request.data, "get") else ""
+        return self._answer(services.deal_hold_release(actor=request.user,
+                                                       deal=self.get_object(),
+                                                       reason=str(reason)))
 
     @extend_schema(request=None, responses=DealDetailSerializer)
     @action(detail=True, methods=["post"])

@@ -60,6 +60,7 @@ __all__ = [
     "deal_contract",
     "deal_deliver",
     "deal_hold",
+    "deal_hold_release",
     "deal_reserve",
     "deals_expire",
     "instalments_overdue_flag",
@@ -289,6 +290,21 @@ def deal_hold(*, actor: User, unit: Unit | int, customer: Customer | int,
            note=note)
     _stage_forward(actor, found_customer, Stage.PROSPECT)
     return deal
+
+
+@transaction.atomic
+def deal_hold_release(*, actor: User, deal: Deal | int, reason: str = "") -> Deal:
+    """Lets a hold go before it runs out (the customer decided against it): no money was
+    taken, so no approval is needed; the unit is available again."""
+    current = visible_deal(actor, deal)
+    _require_status(current, DealStatus.HELD, action=_("released"))
+    reason = " ".join((reason or "").split())[:200] or _("hold released")
+    _move_deal(current, from_status=DealStatus.HELD, changes={
+        "status": DealStatus.CANCELLED, "closed_at": timezone.now(), "close_reason": reason})
+    _transition(current, US.AVAILABLE, actor, expected_from={US.HELD}, reason=reason)
+    _event(current, DealEvent.Kind.CANCELLED, actor,
+           _("Hold released: %(reason)s") % {"reason": reason})
+    return current
 
 
 # --- reservation (认购) -----------------------------------------------------------------------

@@ -11,6 +11,7 @@ urlpatterns: list = [
     path("deals/<int:pk>/contract/", views.deal_contract, name="deal_contract"),
     path("deals/<int:pk>/contract.pdf", views.contract_pdf, name="deal_contract_pdf"),
     path("deals/<int:pk>/deliver/", views.deal_deliver, name="deal_deliver"),
+    path("deals/<int:pk>/release/", views.hold_release, name="deal_hold_release"),
     path("deals/<int:pk>/collection/", views.collection_log, name="deal_collection"),
     path("deals/<int:pk>/change/", views.change_request_create, name="change_request_create"),
     path("deals/<int:pk>/instalments/<int:instalment_pk>/pay/", views.payment_create,

@@ -378,6 +378,19 @@ def deal_deliver(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+def hold_release(request: HttpRequest, pk: int) -> HttpResponse:
+    deal = _deal_for_form_or_404(request, pk)
+    try:
+        services.deal_hold_release(actor=request.user, deal=deal,
+                                   reason=request.POST.get("reason", ""))
+        messages.success(request, _("The hold is released; the unit is available again."))
+    except DealError as error:
+        messages.error(request, error.message)
+    return redirect("sales:deal_detail", pk=deal.pk)
+
+
+@login_required
+@require_POST
 def collection_log(request: HttpRequest, pk: int) -> HttpResponse:
     deal = _deal_or_404(request, pk)
     form = CollectionForm(request.POST)

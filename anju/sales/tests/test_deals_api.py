@@ -147,3 +147,13 @@ def test_api_query_counts_are_pinned(people, contracted, customer, api_for,
     api.get(path)
     with django_assert_num_queries(expected):
         assert api.get(path).status_code == 200
+
+
+def test_release_a_hold_through_the_api(people, units, customer, api_for):
+    api = api_for(people["consultant"])
+    held = api.post("/api/v1/deals/hold/", {"unit": units["1-101"].pk,
+                                            "customer": customer().pk}).json()
+    released = api.post(f"/api/v1/deals/{held['id']}/release/", {"reason": "不要了"})
+    assert released.status_code == 200 and released.json()["status"] == "cancelled"
+    again = api.post(f"/api/v1/deals/{held['id']}/release/")
+    assert again.status_code == 409 and again.json()["code"] == "illegal_move"

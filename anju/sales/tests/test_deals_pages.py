@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from anju.property.models import Unit
 from anju.sales.deals import services
 from anju.sales.models import Deal, DealChangeRequest, DealStatus, Instalment
 
@@ -299,3 +300,16 @@ def test_contract_form_costs_a_fixed_number_of_queries(people, units, customer, 
     done = contracted(unit="1-101", buyer=customer("李四"))
     response = client.get(reverse("sales:deal_contract", args=[done.pk]))
     assert response.status_code == 302  # a contracted deal goes back to its page
+
+
+def test_release_a_hold_from_its_page(people, units, customer, client_for):
+    deal = services.deal_hold(actor=people["consultant"], unit=units["1-101"],
+                              customer=customer())
+    client = client_for(people["consultant"])
+    page = client.get(reverse("sales:deal_detail", args=[deal.pk])).content.decode()
+    assert 'id="release-hold"' in page
+    response = client.post(reverse("sales:deal_hold_release", args=[deal.pk]))
+    assert response.status_code == 302
+    assert Unit.objects.get(pk=units["1-101"].pk).status == "available"
+    assert client_for(people["outsider"]).post(
+        reverse("sales:deal_hold_release", args=[deal.pk])).status_code == 404

@@ -414,3 +414,14 @@ def test_the_customers_opportunity_follows_the_deal(people, units, customer):
     services.change_request_decide(actor=people["manager"], request=change, approve=True)
     opportunity.refresh_from_db()
     assert opportunity.stage == "lost"
+
+
+def test_a_hold_is_released_without_approval(people, units, customer):
+    deal = services.deal_hold(actor=people["consultant"], unit=units["1-101"],
+                              customer=customer())
+    services.deal_hold_release(actor=people["consultant"], deal=deal, reason="客户不要了")
+    deal.refresh_from_db()
+    assert deal.status == DealStatus.CANCELLED and deal.close_reason == "客户不要了"
+    assert status_of(units["1-101"]) == "available"
+    with pytest.raises(DealError):
+        services.deal_hold_release(actor=people["consultant"], deal=deal)
