@@ -64,3 +64,24 @@ def test_overdue_job_skips_closed_deals(people, contracted):
     later = timezone.localdate() + datetime.timedelta(days=400)
     assert services.instalments_overdue_flag(today=later) == 0
     assert Deal.objects.get(pk=deal.pk).status == DealStatus.CANCELLED
+
+
+def test_admin_cannot_save_a_second_live_deal(org, people, units, customer, make_user):
+    from django.test import Client
+
+    deal = services.deal_hold(actor=people["consultant"], unit=units["1-101"],
+                              customer=customer())
+    admin_user = make_user("dadmin", "admin", is_staff=True, is_superuser=True)
+    client = Client()
+    client.force_login(admin_user)
+    assert client.get("/admin/sales/deal/").status_code == 200
+    response = client.post("/admin/sales/deal/add/", {
+        "unit": deal.unit_id, "project": deal.project_id, "customer": deal.customer_id,
+        "consultant": deal.consultant_id, "status": "reserved", "list_price": "1",
+        "discount_amount": "0", "final_price": "1", "deposit": "0", "refunded_amount": "0",
+        "buyers-TOTAL_FORMS": "0", "buyers-INITIAL_FORMS": "0",
+        "instalments-TOTAL_FORMS": "0", "instalments-INITIAL_FORMS": "0",
+        "events-TOTAL_FORMS": "0", "events-INITIAL_FORMS": "0"})
+    assert response.status_code == 200  # the form again, with the refusal
+    assert "deal_one_live_per_unit" in response.content.decode()
+    assert Deal.objects.filter(unit=deal.unit).count() == 1
