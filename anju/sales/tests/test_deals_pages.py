@@ -313,3 +313,15 @@ def test_release_a_hold_from_its_page(people, units, customer, client_for):
     assert Unit.objects.get(pk=units["1-101"].pk).status == "available"
     assert client_for(people["outsider"]).post(
         reverse("sales:deal_hold_release", args=[deal.pk])).status_code == 404
+
+
+def test_times_are_stored_utc_and_shown_in_shanghai(people, units, customer, client_for):
+    deal = services.deal_hold(actor=people["consultant"], unit=units["1-101"],
+                              customer=customer())
+    moment = datetime.datetime(2026, 1, 1, 16, 30, tzinfo=datetime.UTC)
+    Deal.objects.filter(pk=deal.pk).update(hold_expires_at=moment)
+    page = client_for(people["consultant"]).get(
+        reverse("sales:deal_detail", args=[deal.pk])).content.decode()
+    assert "2026-01-02 00:30" in page  # UTC+8
+    listing = client_for(people["consultant"]).get(reverse("sales:deal_list")).content.decode()
+    assert "101.00万元" in listing
