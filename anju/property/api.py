@@ -51,12 +51,18 @@ def transition_error(error: services.UnitTransitionError) -> exceptions.APIExcep
 
 class BuildingSerializer(serializers.ModelSerializer):
     project_name = serializers.CharField(source="project.name", read_only=True)
+    counts = serializers.SerializerMethodField()
 
     class Meta:
         model = Building
         fields = ["id", "project", "project_name", "name", "code", "floor_count",
-                  "units_per_floor", "revision", "version"]
+                  "units_per_floor", "revision", "version", "counts"]
         read_only_fields = fields
+
+    def get_counts(self, building: Building) -> dict[str, int]:
+        """Units per status, every status present (0 when none)."""
+        counted = self.context.get("counts", {}).get(building.pk, {})
+        return {status: counted.get(status, 0) for status in Unit.Status.values}
 
 
 class BuildingPatternSerializer(serializers.Serializer):
@@ -243,9 +249,22 @@ class BuildingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         project = _int_param(self.request, "project")
         return qs.filter(project_id=project) if project else qs
 
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        context["counts"] = getattr(self, "_counts", {})
+        return context
+
     @extend_schema(parameters=[OpenApiParameter("project", int)])
     def list(self, request: Request, *args, **kwargs) -> Response:
-        return super().list(request, *args, **kwargs)
+        """Buildings with their units counted by status (one query for the page's counts)."""
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        self._counts = selectors.unit_counts_by_building([b.pk for b in page])
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def retrieve(self, request: Request, *args, **kwargs) -> Response:
+        building = self.get_object()
+        self._counts = selectors.unit_counts_by_building([building.pk])
+        return Response(self.get_serializer(building).data)
 
     @extend_schema(request=BuildingPatternSerializer, responses={201: BuildingSerializer})
     def create(self, request: Request, *args, **kwargs) -> Response:
@@ -258,7 +277,8 @@ class BuildingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
             actor=request.user, project_id=project,
             pattern=inventory.BuildingPattern(**data))
         building = Building.objects.select_related("project").get(pk=building.pk)
-        return Response(BuildingSerializer(building).data, status=status.HTTP_201_CREATED)
+        self._counts = selectors.unit_counts_by_building([building.pk])
+        return Response(self.get_serializer(building).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(parameters=[OpenApiParameter("since", int, description=(
         "A revision the caller already has: only units changed after it are returned, "

@@ -180,6 +180,17 @@ def board_changes(*, building: Building, since: int,
     return changed, [(s.value, str(s.label), counts.get(s.value, 0)) for s in Unit.Status]
 
 
+def unit_counts_by_building(building_ids: list[int]) -> dict[int, dict[str, int]]:
+    """{building id: {status: units}} for these buildings, in one query."""
+    counts: dict[int, dict[str, int]] = defaultdict(dict)
+    if building_ids:
+        for building_id, status, n in (Unit.objects.filter(building_id__in=building_ids)
+                                       .order_by().values_list("building_id", "status")
+                                       .annotate(n=Count("id"))):
+            counts[building_id][status] = n
+    return counts
+
+
 @dataclass
 class BuildingRow:
     building: Building
@@ -196,15 +207,10 @@ def building_list(*, user: Any, project_id: int | None = None) -> list[tuple[Any
     if project_id:
         buildings = buildings.filter(project_id=project_id)
     buildings = list(buildings)
-    counts: dict[int, Counter] = defaultdict(Counter)
-    if buildings:
-        for building_id, status, n in (Unit.objects.filter(building__in=buildings).order_by()
-                                       .values_list("building_id", "status")
-                                       .annotate(n=Count("id"))):
-            counts[building_id][status] = n
+    counts = unit_counts_by_building([b.pk for b in buildings])
     groups: dict[int, tuple[Any, list[BuildingRow]]] = {}
     for building in buildings:
-        counted = counts[building.pk]
+        counted = counts.get(building.pk, {})
         row = BuildingRow(building=building,
                           counts=[(s.value, str(s.label), counted.get(s.value, 0))
                                   for s in Unit.Status],

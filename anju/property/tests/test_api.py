@@ -161,9 +161,15 @@ def test_buildings_and_pattern(staff, org, make_building, api_for, django_assert
     assert denied.status_code == 403
     listing = api_for(staff["consultant"])
     listing.get("/api/v1/buildings/")
-    with django_assert_num_queries(1):  # buildings with project
-        names = [b["name"] for b in listing.get("/api/v1/buildings/").json()["results"]]
-    assert names == ["1号楼", "8号楼"]
+    with django_assert_num_queries(2):  # buildings with project, counts by status
+        results = listing.get("/api/v1/buildings/").json()["results"]
+    assert [b["name"] for b in results] == ["1号楼", "8号楼"]
+    assert results[1]["counts"] == {"available": 10, "held": 0, "reserved": 0,
+                                    "contracted": 0, "delivered": 0, "locked": 0}
+    assert created.json()["counts"]["available"] == 10
+    make_building(floors=3, per_floor=3, code="2")
+    with django_assert_num_queries(2):
+        assert len(listing.get("/api/v1/buildings/").json()["results"]) == 3
 
 
 def test_unit_types_with_floor_plan(staff, org, api_for, django_assert_num_queries):
