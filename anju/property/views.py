@@ -58,7 +58,8 @@ def building_list(request: HttpRequest) -> HttpResponse:
     groups = selectors.building_list(user=request.user, project_id=project_id)
     return render(request, "property/building_list.html", {
         "groups": groups, "may_control": _may_control(request.user),
-        "statuses": Unit.Status.choices})
+        "statuses": Unit.Status.choices, "project_id": project_id,
+        "projects": _projects(request) if project_id or len(groups) > 1 else []})
 
 
 def _building_or_404(request: HttpRequest, pk: int) -> Building:

@@ -196,6 +196,8 @@ def test_building_list_counts(staff, org, make_building, client_for, page_querie
     make_building(org["a"], floors=1, per_floor=1, code="5")
     assert page_queries(client, "/property/") == queries
     assert "翡翠湾" not in client_for(staff["consultant"]).get("/property/").content.decode()
+    only_b = client.get("/property/", {"project": org["b"].pk}).content.decode()
+    assert "滨江壹号" in only_b and "1号楼" not in only_b and 'aria-current="page">滨江壹号' in only_b
 
 
 @pytest.mark.parametrize("path", ["/property/", "/property/unit-types/"])
