@@ -45,6 +45,22 @@ __all__ = [
 # ---------------------------------------------------------------- the problem library
 
 
+class CompanyWideQuerySet(ScopedQuerySet):
+    """Company-wide rows (the library, SLA policies, calendars): every user sees those of
+    the companies their scope reaches, through their companies or their projects."""
+
+    def visible_to(self, user):
+        if not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", True):
+            return self.none()
+        scope = user.data_scope()
+        if scope.level == "all":
+            return self
+        path = f"{self.model.scope.company}__in"
+        through_projects = Project.objects.order_by().filter(
+            pk__in=scope.project_ids).values("company_id")
+        return self.filter(Q(**{path: scope.company_ids}) | Q(**{path: through_projects}))
+
+
 class Location(models.Model):
     """A place a problem is found: a room of a unit (卫生间) or a public area (电梯厅)."""
 
@@ -64,7 +80,7 @@ class Location(models.Model):
                                       related_name="service_locations",
                                       verbose_name=_("projects"))
 
-    objects = ScopedQuerySet.as_manager()
+    objects = CompanyWideQuerySet.as_manager()
 
     class Meta:
         ordering = ["order", "name"]
@@ -102,7 +118,7 @@ class ProblemCategory(models.Model):
     order = models.PositiveSmallIntegerField(_("order"), default=100)
     active = models.BooleanField(_("in use"), default=True)
 
-    objects = ScopedQuerySet.as_manager()
+    objects = CompanyWideQuerySet.as_manager()
 
     class Meta:
         ordering = ["order", "name"]
@@ -134,7 +150,7 @@ class Component(models.Model):
     locations = models.ManyToManyField(Location, blank=True, related_name="components",
                                        verbose_name=_("locations"))
 
-    objects = ScopedQuerySet.as_manager()
+    objects = CompanyWideQuerySet.as_manager()
 
     class Meta:
         ordering = ["order", "name"]
@@ -166,7 +182,7 @@ class ProblemDescription(models.Model):
     uses = models.PositiveIntegerField(_("times used"), default=0)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
-    objects = ScopedQuerySet.as_manager()
+    objects = CompanyWideQuerySet.as_manager()
 
     class Meta:
         ordering = ["-uses", "text"]
@@ -191,7 +207,7 @@ class WarrantyPeriod(models.Model):
         _("years"), validators=[MinValueValidator(0), MaxValueValidator(70)])
     note = models.CharField(_("note"), max_length=200, blank=True)
 
-    objects = ScopedQuerySet.as_manager()
+    objects = CompanyWideQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("warranty period")
@@ -540,7 +556,7 @@ class SlaPolicy(models.Model):
         _("warn at % of the time"), default=80,
         validators=[MinValueValidator(1), MaxValueValidator(99)])
 
-    objects = ScopedQuerySet.as_manager()
+    objects = CompanyWideQuerySet.as_manager()
 
     class Meta:
         ordering = ["ticket_type", "category_id", "urgency"]
@@ -569,7 +585,7 @@ class WorkCalendar(models.Model):
     day_start = models.TimeField(_("working day starts"), default="09:00")
     day_end = models.TimeField(_("working day ends"), default="18:00")
 
-    objects = ScopedQuerySet.as_manager()
+    objects = CompanyWideQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("working calendar")
@@ -590,7 +606,7 @@ class CalendarDay(models.Model):
     is_workday = models.BooleanField(_("working day"))
     note = models.CharField(_("note"), max_length=100, blank=True)
 
-    objects = ScopedQuerySet.as_manager()
+    objects = CompanyWideQuerySet.as_manager()
 
     class Meta:
         ordering = ["date"]
