@@ -366,6 +366,9 @@ class Ticket(models.Model):
     breached = models.BooleanField(_("SLA breached"), default=False)
 
     # life
+    repeat = models.BooleanField(
+        _("repeat repair"), default=False,
+        help_text=_("The unit's component was repaired within the year before."))
     round = models.PositiveSmallIntegerField(_("round"), default=1,
                                              help_text=_("Bumped each time it is reopened."))
     merged_into = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True,
@@ -393,8 +396,9 @@ class Ticket(models.Model):
                                    name="ticket_satisfaction_1_to_5"),
         ]
         indexes = [
-            # the agent's queue: open tickets of a project by the next deadline
-            models.Index(fields=["project", "next_due", "id"], name="ticket_queue_idx",
+            # the agent's queue: open tickets by the next deadline, walked in order and
+            # filtered by scope (a project's share of the open tickets is found early)
+            models.Index(fields=["next_due", "id"], name="ticket_open_due_idx",
                          condition=Q(status__in=OPEN_STATUSES)),
             # the SLA sweep: running clocks by the next warning time
             models.Index(fields=["warn_at"], name="ticket_sweep_warn_idx",

@@ -15,20 +15,17 @@ from django.db.models import (
     Avg,
     Count,
     DurationField,
-    Exists,
     ExpressionWrapper,
     F,
-    OuterRef,
     Q,
 )
 from django.utils.translation import gettext as _
 
-from anju.aftersales.models import Ticket, TicketType
+from anju.aftersales.models import TicketType
 
 from .calendar import SHANGHAI
 from .selectors import ticket_visible_to
 
-REPEAT_WINDOW = dt.timedelta(days=365)
 TOP = 15
 
 
@@ -89,10 +86,6 @@ def quality_report(*, viewer, start: dt.date, end: dt.date,
     base = base.order_by()
     report = QualityReport(start=start, end=end)
     repairs = base.filter(ticket_type__in=(TicketType.REPAIR, TicketType.SELF_INSPECTION))
-    earlier = Ticket.objects.filter(
-        unit_id=OuterRef("unit_id"), component_id=OuterRef("component_id"),
-        id__lt=OuterRef("id"), created_at__gte=OuterRef("created_at") - REPEAT_WINDOW,
-        ticket_type__in=(TicketType.REPAIR, TicketType.SELF_INSPECTION))
     totals = base.aggregate(
         total=Count("id"),
         closed=Count("id", filter=Q(closed_at__isnull=False)),
@@ -111,7 +104,7 @@ def quality_report(*, viewer, start: dt.date, end: dt.date,
         report.hours_to_close = round(seconds / 3600, 1)
     repeat = repairs.aggregate(
         repairs=Count("id"),
-        repeats=Count("id", filter=Q(round__gt=1) | Q(Exists(earlier), unit__isnull=False)))
+        repeats=Count("id", filter=Q(round__gt=1) | Q(repeat=True)))
     report.repairs, report.repeat_repairs = repeat["repairs"], repeat["repeats"]
     total = report.total
     labels = dict(TicketType.choices)

@@ -65,6 +65,7 @@ __all__ = [
     "ticket_wait_owner",
 ]
 
+REPEAT_WINDOW = dt.timedelta(days=365)  # a repair of the same component within: a repeat
 REOPEN_AT_OR_BELOW = 2  # a callback score this low reopens a ticket that had work done
 MAX_TEXT = 2000
 
@@ -255,8 +256,13 @@ def ticket_create(*, actor: Any, customer_id: int | None, unit_id: int | None = 
         project_name=project.name, building_name=building.name if building else "",
         unit_label=unit.number if unit else "", public_area=public_area, location=location,
         component=component, category=category, description=description)
+    repeat = bool(unit is not None and component is not None and ticket_type in (
+        TicketType.REPAIR, TicketType.SELF_INSPECTION) and Ticket.objects.filter(
+        unit=unit, component=component, created_at__gte=now - REPEAT_WINDOW,
+        ticket_type__in=(TicketType.REPAIR, TicketType.SELF_INSPECTION)).exclude(
+        status__in=(TicketStatus.MERGED, TicketStatus.CANCELLED)).exists())
     ticket = Ticket(
-        number=f"new-{uuid.uuid4().hex[:20]}", ticket_type=ticket_type,
+        repeat=repeat, number=f"new-{uuid.uuid4().hex[:20]}", ticket_type=ticket_type,
         channel=channel, urgency=urgency, project=project, customer=customer,
         building=building, unit=unit, public_area=public_area, location=location,
         component=component, category=category, description_ref=described,
