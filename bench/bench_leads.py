@@ -76,6 +76,15 @@ def prepare(args) -> dict:
 
 
 def worker(args, key: str, phones: list[str], offset: int, start, out) -> None:
+    try:
+        _worker(args, key, phones, offset, start, out)
+    except BaseException as exc:  # reported to the main process, which stops
+        import traceback
+
+        out.put(("error", type(exc).__name__, traceback.format_exc()[-1500:]))
+
+
+def _worker(args, key: str, phones: list[str], offset: int, start, out) -> None:
     common.setup_django(args)
     from django.test import Client
     from django.test.utils import setup_test_environment
@@ -151,7 +160,7 @@ def main() -> None:
         process.start()
     time.sleep(8)  # every worker set up and warmed
     start.set()
-    results = [out.get() for _ in processes]
+    results = [out.get(timeout=1800) for _ in processes]
     for process in processes:
         process.join()
     errors = [r for r in results if r[0] != "ok"]

@@ -29,7 +29,7 @@ class ProjectConfig:
     present: list[int]  # consultants on duty, in turn order, absentees left out
 
 
-def _version() -> int:
+def version() -> int:
     version = cache.get(VERSION_KEY)
     if version is None:
         cache.add(VERSION_KEY, 1, None)
@@ -66,7 +66,7 @@ def load_grading_rules(project_id: int | None) -> list[GradingRule]:
 
 
 def project_config(project_id: int, day: datetime.date) -> ProjectConfig:
-    key = f"leads:config:{_version()}:{project_id}:{day.isoformat()}"
+    key = f"leads:config:{version()}:{project_id}:{day.isoformat()}"
     found = cache.get(key)
     if found is not None:
         return found

@@ -15,8 +15,9 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -27,7 +28,7 @@ from anju.core.masking import mask_phone
 from anju.core.notifications import notify
 from anju.customers import services as customer_services
 from anju.customers.dedup import existing_customer_for
-from anju.customers.models import Customer, Interaction
+from anju.customers.models import Customer, CustomerPhone, Interaction
 
 from . import config, grading
 from .cleaning import (
@@ -64,7 +65,7 @@ def is_lead_manager(user: Any) -> bool:
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
     return bool(user.is_superuser or user.may("approve_exports")
-                or Team.objects.filter(leader_id=user.pk).exists())
+                or user.is_team_leader)
 
 
 def may_configure_channels(user: Any) -> bool:
@@ -198,6 +199,26 @@ def live_registration_for(project_id: int, e164: str, *, now=None) -> Registrati
             .filter(Q(phone="") | Q(phone=e164)).first())
 
 
+def _door_probe(project_id: int, e164: str, now: datetime.datetime
+                ) -> tuple[int | None, int | None, int | None]:
+    """(an open lead's id, the ledger customer's id, a live claim's id) for this phone."""
+    key = claim_key_of(e164) or "-"
+    open_statuses = list(Lead.OPEN)
+    leads, phones, claims = (Lead._meta.db_table, CustomerPhone._meta.db_table,
+                             Registration._meta.db_table)
+    sql = (
+        f"SELECT (SELECT l.id FROM {leads} l WHERE l.project_id = %s AND l.phone = %s "  # noqa: S608
+        "AND l.status IN (%s, %s, %s, %s) LIMIT 1), "
+        f"(SELECT p.customer_id FROM {phones} p WHERE p.e164 = %s), "
+        f"(SELECT r.id FROM {claims} r WHERE r.project_id = %s AND r.claim_key = %s "
+        "AND r.status IN ('accepted', 'visited') AND r.protected_until > %s "
+        "AND (r.phone = '' OR r.phone = %s) ORDER BY r.created_at LIMIT 1)")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [project_id, e164, *open_statuses, e164, project_id, key, now,
+                             e164])
+        return cursor.fetchone()
+
+
 INTERACTION_KIND = {
     Lead.Method.QR: Interaction.Kind.VISIT,
     Channel.Kind.WALK_IN: Interaction.Kind.VISIT,
@@ -275,8 +296,11 @@ def lead_capture(*, project: Project, name: Any, phone: Any, method: str,
 
     now = timezone.now()
     # 1. the same person already an open lead of this project: one lead, not two
-    open_leads = Lead.objects.filter(project=project, phone=e164, status__in=Lead.OPEN)
-    if open_leads.exists():
+    # One statement asks the three questions of the door: an open lead of the project, a
+    # customer in the ledger, a live agency claim on this phone.
+    open_lead_id, customer_id, registration_id = _door_probe(project.pk, e164, now)
+    if open_lead_id:
+        open_leads = Lead.objects.filter(project=project, phone=e164, status__in=Lead.OPEN)
         with transaction.atomic():
             existing_lead = open_leads.select_for_update().order_by("-created_at").first()
             if existing_lead is not None:
@@ -285,7 +309,7 @@ def lead_capture(*, project: Project, name: Any, phone: Any, method: str,
                                        unit_type=unit_type, notes=notes, now=now)
 
     # 2. the door check against the ledger
-    customer = existing_customer_for(phones=[e164])
+    customer = existing_customer_for(phones=[e164]) if customer_id else None
     lead = Lead(project=project, channel=channel, source=source, method=method, name=name,
                 phone=e164, budget_wan=budget, timing=timing, unit_type=unit_type, notes=notes,
                 referrer_customer=referrer_customer, referrer_user=referrer_user,
@@ -302,7 +326,8 @@ def lead_capture(*, project: Project, name: Any, phone: Any, method: str,
 
     # 4. assign: the customer's consultant, the agency's contact, else rules and roster
     assignee_id, why = None, ""
-    registration = live_registration_for(project.pk, e164, now=now)
+    registration = (Registration.objects.select_related("agency").filter(
+        pk=registration_id).first() if registration_id else None)
     owner = customer.owner if customer is not None and customer.owner_id else None
     owner_works_here = bool(owner and owner.is_active and Project.objects.visible_to(
         owner).filter(pk=project.pk).exists())
@@ -731,13 +756,19 @@ def lead_source_create(*, actor: User, name: str, channel: Channel, project: Pro
 
 
 def lead_source_for_key(key: str) -> LeadSource | None:
+    """The active source holding this key. Kept a minute in the cache (a source switched
+    off stops within that minute; `config_changed` drops it at once)."""
     if not key or len(key) > 200:
         return None
-    source = (LeadSource.objects.select_related("channel", "project")
-              .filter(key_hash=source_key_hash(key.strip()), is_active=True).first())
-    if source is not None and (source.last_used_at is None
-                               or timezone.now() - source.last_used_at
-                               > datetime.timedelta(minutes=1)):
+    digest = source_key_hash(key.strip())
+    cache_key = f"leads:source:{config.version()}:{digest}"
+    source = cache.get(cache_key)
+    if source is None:
+        source = (LeadSource.objects.select_related("channel", "project")
+                  .filter(key_hash=digest, is_active=True).first())
+        if source is None:
+            return None
+        cache.set(cache_key, source, 60)
         LeadSource.objects.filter(pk=source.pk).update(last_used_at=timezone.now())
     return source
 
