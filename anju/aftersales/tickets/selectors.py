@@ -78,7 +78,8 @@ def ticket_queue(*, viewer, filters: QueueFilters | None = None,
                  after: tuple[dt.datetime | None, int] | None = None,
                  limit: int = QUEUE_PAGE) -> list[Ticket]:
     """Open tickets in the viewer's scope, the nearest deadline first (stopped clocks last),
-    paged by keyset on (next_due, id)."""
+    paged by keyset on (next_due, id). Two plain orderings instead of one NULLS LAST, so
+    both databases walk the `ticket_open_due_idx` index in order and stop at `limit`."""
     filters = filters or QueueFilters()
     rows = ticket_visible_to(viewer).filter(status__in=OPEN_STATUSES)
     if filters.ticket_type:
@@ -94,16 +95,21 @@ def ticket_queue(*, viewer, filters: QueueFilters | None = None,
     if filters.query:
         rows = rows.filter(Q(number__startswith=filters.query.upper())
                            | Q(title__contains=filters.query))
-    if after is not None:
-        due, pk = after
-        if due is None:
-            rows = rows.filter(next_due__isnull=True, pk__gt=pk)
-        else:
-            rows = rows.filter(Q(next_due__gt=due) | Q(next_due=due, pk__gt=pk)
-                               | Q(next_due__isnull=True))
-    return list(rows.select_related("project", "unit", "assignee_user", "assignee_team",
-                                    "customer")
-                .order_by(F("next_due").asc(nulls_last=True), "id")[:limit])
+    rows = rows.select_related("project", "unit", "assignee_user", "assignee_team",
+                               "customer")
+    found: list[Ticket] = []
+    if after is None or after[0] is not None:
+        running = rows.filter(next_due__isnull=False)
+        if after is not None:
+            due, pk = after
+            running = running.filter(Q(next_due__gt=due) | Q(next_due=due, pk__gt=pk))
+        found = list(running.order_by("next_due", "id")[:limit])
+    if len(found) < limit:
+        stopped = rows.filter(next_due__isnull=True)
+        if after is not None and after[0] is None:
+            stopped = stopped.filter(pk__gt=after[1])
+        found += list(stopped.order_by("id")[:limit - len(found)])
+    return found
 
 
 def worker_tasks(*, worker) -> list[Ticket]:

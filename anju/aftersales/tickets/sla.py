@@ -185,6 +185,7 @@ def sweep(*, now: dt.datetime | None = None, batch: int = 500) -> dict:
     now = now or timezone.now()
     warned = escalated = 0
     calendars: dict[int, WorkingTime] = {}
+    recipients_cache: dict[tuple, list[User]] = {}
     due = Q(warn_at__lte=now) | Q(escalate_at__lte=now)
     last_id = 0
     while True:
@@ -203,13 +204,14 @@ def sweep(*, now: dt.datetime | None = None, batch: int = 500) -> dict:
                 if wt is None:
                     wt = calendars[ticket.project.company_id] = WorkingTime.for_company(
                         ticket.project.company_id)
-                w, e = _sweep_one(ticket, wt, now)
+                w, e = _sweep_one(ticket, wt, now, recipients_cache)
                 warned += w
                 escalated += e
     return {"warned": warned, "escalated": escalated}
 
 
-def _sweep_one(ticket: Ticket, wt: WorkingTime, now: dt.datetime) -> tuple[int, int]:
+def _sweep_one(ticket: Ticket, wt: WorkingTime, now: dt.datetime,
+               cache: dict[tuple, list[User]]) -> tuple[int, int]:
     url = reverse("aftersales:ticket_detail", args=[ticket.pk])
     clock = clock_label(ticket.next_clock)
     fields: list[str] = []
@@ -222,7 +224,10 @@ def _sweep_one(ticket: Ticket, wt: WorkingTime, now: dt.datetime) -> tuple[int, 
                                              ticket.sla_seconds[ticket.next_clock] * level)
                               if level < MAX_LEVEL and ticket.next_due else None)
         fields += ["escalation_level", "warn_at", "escalate_at"]
-        recipients = escalation_recipients(ticket, level) + _watchers(ticket)
+        key = (ticket.project_id, ticket.assignee_team_id, level)
+        if key not in cache:
+            cache[key] = escalation_recipients(ticket, level)
+        recipients = cache[key] + _watchers(ticket)
         notify(recipients=recipients, kind="ticket.escalated", level="urgent",
                title=_("Ticket %(number)s is past its %(clock)s deadline (level %(level)s)")
                % {"number": ticket.number, "clock": clock, "level": level},

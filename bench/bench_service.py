@@ -1,0 +1,276 @@
+# ruff: noqa: S311, S106, S607, S108  (synthetic data, throwaway bench users, psql, /tmp)
+"""Service tickets at scale: the agent's queue (open tickets in scope, SLA order) through
+HTTP, the quality report over a month and a year, and the SLA sweep over 100k open tickets.
+
+    .venv/bin/python bench/bench_service.py --db postgresql [--fresh] [--tickets 1000000]
+    .venv/bin/python bench/bench_service.py --db sqlite     [--fresh] [--tickets 200000]
+
+Data (made once per database, `--fresh` remakes them): 1 company, 20 projects × 5 buildings
+× 200 units, 20,000 owners, the seeded problem library, N tickets over 24 months (PostgreSQL
+COPY, SQLite executemany), 10 % of them open with running SLA clocks, of which 2,000 are due
+a warning and 1,000 an escalation when the sweep runs. Databases: PostgreSQL
+`bench_service` on 127.0.0.1, SQLite `/tmp/bench_service.sqlite3`.
+
+Targets (issue 7): queue p95 ≤ 80 ms; quality report over a year ≤ 500 ms; SLA sweep over
+100k open tickets ≤ 10 s."""
+
+import datetime as dt
+import io
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import common
+
+PROJECTS, BUILDINGS, UNITS_PER_BUILDING, CUSTOMERS = 20, 5, 200, 20_000
+OPEN_SHARE = 0.10
+WARN_DUE, ESCALATE_DUE = 2000, 1000
+
+
+def database_url(db: str) -> str:
+    if db == "postgresql":
+        return "postgres://postgres@127.0.0.1:5432/bench_service"
+    return "sqlite:////tmp/bench_service.sqlite3"
+
+
+def prepare(args) -> None:
+    os.environ["DATABASE_URL"] = database_url(args.db)
+    if args.fresh:
+        if args.db == "postgresql":
+            for sql in ("DROP DATABASE IF EXISTS bench_service",
+                        "CREATE DATABASE bench_service LOCALE 'C.UTF-8' TEMPLATE template0"):
+                subprocess.run(["psql", common.PG_ADMIN_URL, "-qc", sql], check=True)
+        else:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"/tmp/bench_service.sqlite3{suffix}").unlink(missing_ok=True)
+    sys.path.insert(0, str(common.ROOT))
+    os.environ["DJANGO_SETTINGS_MODULE"] = "anju.settings.dev"
+    os.environ.setdefault("ANJU_DEBUG", "0")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def organisation():
+    from decimal import Decimal
+
+    from anju.accounts.models import Company, Project, Role, User
+    from anju.aftersales.tickets.seed import library_seed
+    from anju.customers.models import Customer
+    from anju.property.models import Building, Unit
+
+    company = Company.objects.filter(code="bench-svc").first()
+    if company is None:
+        company = Company.objects.create(name="基准物业", code="bench-svc")
+        projects = [Project.objects.create(company=company, name=f"花园{i}", code=f"svc-{i}")
+                    for i in range(PROJECTS)]
+        units = []
+        for project in projects:
+            for b in range(BUILDINGS):
+                building = Building.objects.create(project=project, name=f"{b + 1}号楼",
+                                                   code=str(b + 1), floor_count=20,
+                                                   units_per_floor=10)
+                units += [Unit(building=building, floor=u // 10 + 1, position=u % 10 + 1,
+                               number=f"{u // 10 + 1}{u % 10 + 1:02d}",
+                               label=f"{b + 1}-{u // 10 + 1}{u % 10 + 1:02d}",
+                               built_area=Decimal("98"), list_price=Decimal("1000000"),
+                               status="delivered") for u in range(UNITS_PER_BUILDING)]
+        Unit.objects.bulk_create(units, batch_size=5000)
+        Customer.objects.bulk_create([Customer(company=company, project=projects[i % PROJECTS],
+                                               name=f"业主{i}", primary_phone=f"+86136{i:08d}")
+                                      for i in range(CUSTOMERS)], batch_size=5000)
+        library_seed(company_id=company.pk, project_ids=[p.pk for p in projects])
+        agent = User.objects.create_user(username="svc_agent", password="x-bench-2026",
+                                         role=Role.objects.get(code="service_agent"))
+        agent.projects.set([projects[0]])
+        manager = User.objects.create_user(username="svc_manager", password="x-bench-2026",
+                                           role=Role.objects.get(code="service_manager"),
+                                           scope_level="company")
+        manager.companies.set([company])
+        User.objects.create_user(username="svc_worker", password="x-bench-2026",
+                                 role=Role.objects.get(code="service_agent"))
+    return company
+
+
+def generate(args, company) -> None:
+    from django.db import connection
+    from django.utils import timezone
+
+    from anju.accounts.models import User
+    from anju.aftersales.models import Component, Location, Ticket
+    from anju.customers.models import Customer
+    from anju.property.models import Unit
+
+    have = Ticket.objects.count()
+    if have >= args.tickets:
+        return
+    started = time.perf_counter()
+    rng = random.Random(20261204)
+    now = timezone.now()
+    units = list(Unit.objects.filter(building__project__company=company)
+                 .values_list("id", "building_id", "building__project_id", "number"))
+    customers = list(Customer.objects.filter(company=company).values_list("id", flat=True))
+    leaves = [(c.pk, c.parent.name, c.name, list(c.categories.values_list("id", "name")))
+              for c in Component.objects.filter(company=company, children__isnull=True)
+              .select_related("parent")]
+    locations = list(Location.objects.filter(company=company).values_list("id", "name"))
+    worker = User.objects.get(username="svc_worker").pk
+    fields = [f for f in Ticket._meta.concrete_fields if f.name != "id"]
+    columns = [f.column for f in fields]
+    types = ["repair"] * 70 + ["self_inspection"] * 5 + ["complaint"] * 12 + \
+        ["consultation"] * 10 + ["praise"] * 3
+    open_statuses = ["received", "tasked", "dispatched", "accepted", "in_progress"]
+    batch = 50_000
+    for start in range(have, args.tickets, batch):
+        rows = []
+        for n in range(start, min(start + batch, args.tickets)):
+            unit_id, building_id, project_id, number = units[n % len(units)]
+            kind = rng.choice(types)
+            created = now - dt.timedelta(days=rng.uniform(0, 730))
+            is_open = rng.random() < OPEN_SHARE
+            leaf = rng.choice(leaves) if kind in ("repair", "self_inspection") else None
+            category = rng.choice(leaf[3]) if leaf else None
+            location = rng.choice(locations) if leaf else None
+            values = {f.name: f.get_default() for f in fields}
+            values.update(
+                number=f"B{n:010d}", ticket_type=kind, channel="call_centre",
+                urgency=rng.choice(["low", "normal", "normal", "high"]),
+                project=project_id, customer=customers[n % len(customers)],
+                building=building_id, unit=unit_id, location=location[0] if location else None,
+                component=leaf[0] if leaf else None, category=category[0] if category else None,
+                description="下水管周围渗漏", title=" – ".join(
+                    p for p in (f"花园 {number}", location and location[1],
+                                leaf and leaf[2], category and category[1], "描述") if p),
+                received_by=None, created_at=created, updated_at=created,
+                sla_seconds={"response": 7200, "onsite": 57600, "resolve": 144000},
+                repeat=rng.random() < 0.08)
+            if is_open:
+                due = now + dt.timedelta(minutes=rng.uniform(60, 7200))
+                values.update(status=rng.choice(open_statuses), next_due=due,
+                              next_clock="resolve", warn_at=due - dt.timedelta(hours=2),
+                              escalate_at=due, resolve_due=due, assignee_user=worker,
+                              responded_at=created)
+            else:
+                closed = created + dt.timedelta(hours=rng.uniform(2, 240))
+                values.update(status="called_back" if rng.random() < 0.7 else "closed",
+                              closed_at=closed, resolved_at=closed, responded_at=created,
+                              satisfaction=rng.randint(1, 5) if rng.random() < 0.7 else None)
+            row = []
+            for f in fields:
+                value = values.get(f.name, values.get(f.attname))
+                if f.get_internal_type() == "JSONField":
+                    value = json.dumps(value)
+                row.append(value)
+            rows.append(row)
+        if args.db == "postgresql":
+            with connection.cursor() as cursor, cursor.cursor.copy(
+                    f"COPY aftersales_ticket ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            placeholders = ", ".join(["%s"] * len(columns))
+            with connection.cursor() as cursor:
+                cursor.executemany(f"INSERT INTO aftersales_ticket ({', '.join(columns)}) "
+                                   f"VALUES ({placeholders})", rows)
+        print(f"  tickets {min(start + batch, args.tickets):>9,} "
+              f"({time.perf_counter() - started:6.1f} s)", flush=True)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE" if args.db == "postgresql" else "ANALYZE")
+
+
+def mark_sweep_due() -> tuple[int, int]:
+    """Makes WARN_DUE open tickets due a warning and ESCALATE_DUE due an escalation."""
+    from django.utils import timezone
+
+    from anju.aftersales.models import Ticket
+
+    now = timezone.now()
+    open_ids = list(Ticket.objects.filter(next_due__isnull=False).order_by("id")
+                    .values_list("id", flat=True)[:WARN_DUE + ESCALATE_DUE])
+    Ticket.objects.filter(id__in=open_ids[:WARN_DUE]).update(
+        warn_at=now - dt.timedelta(minutes=1), escalate_at=now + dt.timedelta(hours=1),
+        escalation_level=0)
+    Ticket.objects.filter(id__in=open_ids[WARN_DUE:]).update(
+        warn_at=None, escalate_at=now - dt.timedelta(minutes=1), escalation_level=0)
+    return len(open_ids[:WARN_DUE]), len(open_ids[WARN_DUE:])
+
+
+def main() -> None:
+    args = common.arguments(__doc__.splitlines()[0], extra=lambda p: (
+        p.add_argument("--fresh", action="store_true"),
+        p.add_argument("--tickets", type=int, default=None)))
+    args.repeat = min(args.repeat, 100)
+    if args.tickets is None:
+        args.tickets = 1_000_000 if args.db == "postgresql" else 200_000
+    prepare(args)
+    print(common.machine())
+    company = organisation()
+    generate(args, company)
+    from django.db.models import Count
+
+    from anju.accounts.models import User
+    from anju.aftersales.models import Ticket
+    from anju.aftersales.tickets import sla
+
+    total = Ticket.objects.count()
+    open_count = Ticket.objects.filter(next_due__isnull=False).count()
+    print(f"tickets {total:,}, open with a running clock {open_count:,}; "
+          f"by status: {dict(Ticket.objects.values_list('status').annotate(Count('id')))}")
+    agent = User.objects.get(username="svc_agent")
+    manager = User.objects.get(username="svc_manager")
+    results = []
+    for who, user in (("agent (1 project)", agent), ("manager (company)", manager)):
+        client = common.client_for(user)
+        for name, url in (("queue page", "/service/tickets/"),
+                          ("queue page, repairs", "/service/tickets/?type=repair"),
+                          ("queue API", "/api/v1/tickets/queue/")):
+            def get(_arg, url=url, client=client):
+                response = client.get(url)
+                assert response.status_code == 200, response.status_code
+
+            results.append(common.report(f"{name} · {who}", common.timed(get, [None],
+                                                                          args.repeat),
+                                         target_ms=80))
+    client = common.client_for(manager)
+    today = dt.date.today()
+    year_ago = today - dt.timedelta(days=365)
+
+    def quality_year(_arg):
+        response = client.get(f"/api/v1/service-quality/?start={year_ago}&end={today}")
+        assert response.status_code == 200
+
+    def quality_month(_arg):
+        assert client.get(f"/service/quality/?month={today:%Y-%m}").status_code == 200
+
+    results.append(common.report("quality report, a year (API)",
+                                 common.timed(quality_year, [None], max(5, args.repeat // 10)),
+                                 target_ms=500))
+    results.append(common.report("quality page, a month",
+                                 common.timed(quality_month, [None], max(5, args.repeat // 10)),
+                                 target_ms=500))
+    timings = []
+    for _ in range(3):
+        warn, escalate = mark_sweep_due()
+        started = time.perf_counter()
+        outcome = sla.sweep()
+        timings.append(time.perf_counter() - started)
+        print(f"SLA sweep over {open_count:,} open tickets ({warn} due a warning, {escalate} "
+              f"an escalation): {timings[-1]:.2f} s → {outcome}   target ≤ 10 s "
+              f"{'OK' if timings[-1] <= 10 else 'MISSED'}", flush=True)
+    started = time.perf_counter()
+    outcome = sla.sweep()
+    print(f"SLA sweep with nothing due: {(time.perf_counter() - started) * 1000:.1f} ms "
+          f"→ {outcome}")
+
+
+if __name__ == "__main__":
+    main()
