@@ -368,3 +368,51 @@ def registration_trail(*, viewer: User, project_id: int, claim_key: str
                 .filter(project_id=project_id, claim_key=claim_key)
                 .select_related("agency", "agent").prefetch_related("events")
                 .order_by("created_at", "id"))
+
+
+@transaction.atomic
+def agency_create(*, actor: User, company, name: Any, contact_consultant: User | None = None,
+                  channel: Channel | None = None, commission_rate: Any = None) -> Agency:
+    """A new agency of a company the manager sees."""
+    from anju.accounts.models import Company
+
+    if not is_lead_manager(actor):
+        raise PermissionDenied(_("You are not allowed to do this."))
+    errors: dict = {}
+    name = clean_text(errors, "name", name, limit=100, required=True)
+    if not Company.objects.visible_to(actor).filter(pk=company.pk).exists():
+        errors["company"] = _("You can only choose companies you can see.")
+    elif Agency.objects.filter(company=company, name=name).exists():
+        errors["name"] = _("This company already has an agency of this name.")
+    if contact_consultant is not None and not contact_consultant.projects.filter(
+            company=company).exists():
+        errors["contact_consultant"] = _("Choose a consultant of this company's projects.")
+    rate = None
+    if commission_rate not in (None, ""):
+        try:
+            rate = Decimal(str(commission_rate))
+            if not rate.is_finite() or not 0 <= rate <= 100:
+                raise ValueError
+        except (ArithmeticError, ValueError):
+            errors["commission_rate"] = _("Enter a percentage between 0 and 100.")
+    raise_if(errors)
+    return Agency.objects.create(company=company, name=name,
+                                 contact_consultant=contact_consultant, channel=channel,
+                                 commission_rate=rate)
+
+
+@transaction.atomic
+def agency_agent_add(*, actor: User, agency: Agency, user: User) -> AgencyAgent:
+    """Links a user with the channel-agent role to the agency (one agency per agent)."""
+    if not is_lead_manager(actor) or not Agency.objects.visible_to(actor).filter(
+            pk=agency.pk).exists():
+        raise PermissionDenied(_("You are not allowed to do this."))
+    role = getattr(user, "role", None)
+    if role is None or role.code != "channel_agent":
+        raise ValidationError({"user": _("Only users with the channel agent role can be "
+                                         "agents.")})
+    if AgencyAgent.objects.filter(user=user).exclude(agency=agency).exists():
+        raise ValidationError({"user": _("This agent already works for another agency.")})
+    link, _created = AgencyAgent.objects.update_or_create(user=user, defaults={
+        "agency": agency, "is_active": True})
+    return link

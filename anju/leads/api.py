@@ -37,7 +37,7 @@ from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 from rest_framework.throttling import SimpleRateThrottle
 
-from anju.accounts.models import Project, Team, User
+from anju.accounts.models import Company, Project, Team, User
 from anju.core.api.base import AnjuGenericViewSet, ScopedGenericViewSet
 from anju.core.api.errors import Unprocessable
 from anju.core.masking import mask_phone
@@ -56,6 +56,7 @@ from .models import (
     Lead,
     LeadEvent,
     LeadImport,
+    LeadPolicy,
     LeadSource,
     Registration,
     Timing,
@@ -482,6 +483,20 @@ class LeadSourceViewSet(mixins.ListModelMixin, ScopedGenericViewSet):
         return Response({**LeadSourceSerializer(source).data, "key": key}, status=201)
 
 
+class AgencyWriteSerializer(serializers.Serializer):
+    company = serializers.PrimaryKeyRelatedField(queryset=Company.objects.all())
+    name = serializers.CharField(max_length=200, allow_blank=True)
+    contact_consultant = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.all(), required=False, allow_null=True)
+    channel = serializers.PrimaryKeyRelatedField(queryset=Channel.objects.all(),
+                                                 required=False, allow_null=True)
+    commission_rate = serializers.CharField(max_length=20, required=False, allow_blank=True)
+
+
+class AgencyAgentSerializer(serializers.Serializer):
+    user = serializers.PrimaryKeyRelatedField(queryset=User.objects.all())
+
+
 class AgencyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedGenericViewSet):
     model = Agency
     serializer_class = AgencySerializer
@@ -490,6 +505,59 @@ class AgencyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedGene
         from django.db.models import Count
 
         return qs.annotate(agent_count=Count("agents", distinct=True))
+
+    @extend_schema(request=AgencyWriteSerializer, responses={201: AgencySerializer})
+    def create(self, request: Request) -> Response:
+        body = AgencyWriteSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        made = agency.agency_create(actor=request.user, **body.validated_data)
+        return Response(AgencySerializer(self.get_queryset().get(pk=made.pk)).data,
+                        status=201)
+
+    @extend_schema(request=AgencyAgentSerializer, responses={201: AgencySerializer})
+    @action(detail=True, methods=["post"])
+    def agents(self, request, pk=None):
+        current = self.get_object()
+        body = AgencyAgentSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        agency.agency_agent_add(actor=request.user, agency=current,
+                                user=body.validated_data["user"])
+        return Response(AgencySerializer(self.get_queryset().get(pk=current.pk)).data,
+                        status=201)
+
+
+class LeadPolicySerializer(serializers.ModelSerializer):
+    project = serializers.PrimaryKeyRelatedField(queryset=Project.objects.all(), required=False,
+                                                 allow_null=True)
+
+    class Meta:
+        model = LeadPolicy
+        fields = ["id", "project", "protection_days", "visit_window_days",
+                  "escalation_minutes", "review_registrations", "grade_a_min", "grade_b_min",
+                  "commission_rate"]
+        read_only_fields = ["id"]
+
+
+class LeadPolicyViewSet(mixins.ListModelMixin, AnjuGenericViewSet):
+    """The default policy and those of the projects the user sees; POST sets one."""
+
+    serializer_class = LeadPolicySerializer
+
+    def get_queryset(self):
+        from django.db.models import Q
+
+        projects = Project.objects.visible_to(self.request.user).values("id")
+        return LeadPolicy.objects.filter(Q(project__isnull=True) | Q(project__in=projects)
+                                         ).order_by("id")
+
+    @extend_schema(request=LeadPolicySerializer, responses={200: LeadPolicySerializer})
+    def create(self, request: Request) -> Response:
+        body = LeadPolicySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = dict(body.validated_data)
+        project = data.pop("project", None)
+        policy = services.policy_set(actor=request.user, project=project, **data)
+        return Response(LeadPolicySerializer(policy).data)
 
 
 class RegistrationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
@@ -654,6 +722,7 @@ def register(router: DefaultRouter) -> None:
     router.register("lead-grading-rules", GradingRuleViewSet, basename="lead-grading-rule")
     router.register("lead-imports", LeadImportViewSet, basename="lead-import")
     router.register("lead-reports", LeadReportViewSet, basename="lead-report")
+    router.register("lead-policies", LeadPolicyViewSet, basename="lead-policy")
     router.register("agencies", AgencyViewSet, basename="agency")
     router.register("agency-registrations", RegistrationViewSet,
                     basename="agency-registration")

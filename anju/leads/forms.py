@@ -3,9 +3,9 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from anju.accounts.models import Project, Team, User
+from anju.accounts.models import Company, Project, Team, User
 
-from .models import Channel, Grade, GradingRule, Lead, Timing
+from .models import Agency, Channel, Grade, GradingRule, Lead, Timing
 
 
 def _projects(user):
@@ -180,3 +180,30 @@ class ReportForm(forms.Form):
 
 
 QUEUE_STATUSES = [("", _("open")), ("all", _("all")), *Lead.Status.choices]
+
+
+class AgencyForm(forms.Form):
+    company = forms.ModelChoiceField(label=_("company"), queryset=Company.objects.none())
+    name = forms.CharField(label=_("name"), max_length=200)
+    contact_consultant = forms.ModelChoiceField(label=_("contact consultant"),
+                                                queryset=User.objects.none(), required=False)
+    channel = forms.ModelChoiceField(label=_("channel"), queryset=Channel.objects.all(),
+                                     required=False)
+    commission_rate = forms.CharField(label=_("commission (%)"), max_length=20, required=False)
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["company"].queryset = Company.objects.visible_to(user).distinct()
+        self.fields["contact_consultant"].queryset = User.objects.visible_to(user).filter(
+            role__code="sales_consultant", is_active=True)
+
+
+class AgentForm(forms.Form):
+    agency = forms.ModelChoiceField(label=_("agency"), queryset=Agency.objects.none())
+    user = forms.ModelChoiceField(label=_("agent"), queryset=User.objects.none())
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["agency"].queryset = Agency.objects.visible_to(user)
+        self.fields["user"].queryset = User.objects.visible_to(user).filter(
+            role__code="channel_agent", is_active=True)

@@ -152,6 +152,22 @@ class LeadPolicy(models.Model):
 
 # --- agencies ------------------------------------------------------------------------------
 
+class AgencyQuerySet(ScopedQuerySet):
+    """Agencies work with a company: seen by those who see the company or one of its
+    projects (the staff who receive their customers), and by their own agents."""
+
+    def visible_to(self, user) -> Self:
+        if not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", True):
+            return self.none()
+        scope = user.data_scope()
+        if scope.level == Level.ALL:
+            return self
+        companies = set(scope.company_ids) | set(
+            Project.objects.filter(pk__in=scope.project_ids).values_list("company_id",
+                                                                         flat=True))
+        return self.filter(Q(company_id__in=companies) | Q(agents__user_id=user.pk)).distinct()
+
+
 class Agency(TimeStampedModel):
     """An outside agency (中介/分销) with its agents and the consultant who receives them."""
 
@@ -169,7 +185,7 @@ class Agency(TimeStampedModel):
                                           null=True, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
 
-    objects = ScopedQuerySet.as_manager()
+    objects = AgencyQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]

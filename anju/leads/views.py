@@ -23,6 +23,8 @@ from anju.customers.dedup import existing_customer_for
 from . import agency, importing, reports, selectors, services
 from .forms import (
     QUEUE_STATUSES,
+    AgencyForm,
+    AgentForm,
     AssignmentRuleForm,
     CaptureForm,
     ChannelForm,
@@ -373,9 +375,29 @@ def registration_trail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@require_GET
+@require_http_methods(["GET", "POST"])
 def agencies(request: HttpRequest) -> HttpResponse:
     _staff_only(request)
+    manager = services.is_lead_manager(request.user)
+    agency_form = AgencyForm(request.POST if "add_agency" in request.POST else None,
+                             user=request.user)
+    agent_form = AgentForm(request.POST if "add_agent" in request.POST else None,
+                           user=request.user)
+    if request.method == "POST":
+        if not manager:
+            raise PermissionDenied
+        form = agency_form if agency_form.is_bound else agent_form
+        if form.is_valid():
+            try:
+                if form is agency_form:
+                    agency.agency_create(actor=request.user, **form.cleaned_data)
+                else:
+                    agency.agency_agent_add(actor=request.user, **form.cleaned_data)
+            except ValidationError as error:
+                apply_service_errors(form, error)
+            else:
+                messages.success(request, _("Saved."))
+                return redirect("leads:agencies")
     rows = list(selectors.agencies(user=request.user))
     owed = {}
     for commission in selectors.commissions(user=request.user).filter(status="owed"):
@@ -383,7 +405,9 @@ def agencies(request: HttpRequest) -> HttpResponse:
     for row in rows:
         row.owed = owed.get(row.pk, 0)
     return render(request, "leads/agencies.html", {
-        "rows": rows, "commissions": selectors.commissions(user=request.user)[:50]})
+        "rows": rows, "commissions": selectors.commissions(user=request.user)[:50],
+        "manager": manager, "agency_form": agency_form, "agent_form": agent_form},
+        status=400 if agency_form.errors or agent_form.errors else 200)
 
 
 # --- roster and rules -----------------------------------------------------------------------

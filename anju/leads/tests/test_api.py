@@ -239,3 +239,43 @@ def test_import_keeps_bad_rows_in_an_error_sheet(org, staff, roster, channels, a
     values = list(book.active.iter_rows(values_only=True))
     assert len(values[0]) == 6 and values[3][5] == 7
     assert len(values) == 4 and values[3][3].startswith("'")
+
+
+def test_agencies_and_agents_are_made_by_managers(org, staff, channels, make_user, api_for,
+                                                  client_for):
+    client = api_for(staff["manager"])
+    made = client.post("/api/v1/agencies/", {"company": org["first"].pk, "name": "链家",
+                                             "contact_consultant": staff["c3"].pk,
+                                             "commission_rate": "1.5"}, format="json")
+    assert made.status_code == 201, made.content
+    again = client.post("/api/v1/agencies/", {"company": org["first"].pk, "name": "链家"},
+                        format="json")
+    assert again.status_code == 400 and "name" in again.json()["fields"]
+    bad = client.post("/api/v1/agencies/", {"company": org["first"].pk, "name": "X",
+                                            "commission_rate": "300"}, format="json")
+    assert bad.status_code == 400 and "commission_rate" in bad.json()["fields"]
+    agent = make_user("newagent", "channel_agent", projects=[org["a"]])
+    linked = client.post(f"/api/v1/agencies/{made.json()['id']}/agents/", {"user": agent.pk},
+                         format="json")
+    assert linked.status_code == 201 and linked.json()["agent_count"] == 1
+    wrong = client.post(f"/api/v1/agencies/{made.json()['id']}/agents/",
+                        {"user": staff["c1"].pk}, format="json")
+    assert wrong.status_code == 400 and "user" in wrong.json()["fields"]
+    assert api_for(staff["c1"]).post("/api/v1/agencies/", {
+        "company": org["first"].pk, "name": "Y"}, format="json").status_code == 403
+    page = client_for(staff["manager"]).post("/leads/agencies/", {
+        "add_agency": "1", "company": org["first"].pk, "name": "<b>"})
+    assert page.status_code == 400 and "name" in page.context["agency_form"].errors
+
+
+def test_policy_endpoint_sets_a_projects_numbers(org, staff, api_for):
+    client = api_for(staff["manager"])
+    answer = client.post("/api/v1/lead-policies/", {"project": org["a"].pk,
+                                                    "protection_days": 15,
+                                                    "escalation_minutes": 10}, format="json")
+    assert answer.status_code == 200, answer.content
+    assert services.policy_for(org["a"].pk).protection_days == 15
+    assert client.post("/api/v1/lead-policies/", {"protection_days": 1},
+                       format="json").status_code == 403  # the default: admins only
+    rows = client.get("/api/v1/lead-policies/").json()["results"]
+    assert {row["project"] for row in rows} == {None, org["a"].pk}
