@@ -1,4 +1,4 @@
-# ruff: noqa: S311, S106, S607, S108  (synthetic data, throwaway bench users, psql, /tmp)
+# ruff: noqa: S311, S106, S607, S108, S608  (synthetic data, bench users, psql, /tmp, own SQL)
 """Service tickets at scale: the agent's queue (open tickets in scope, SLA order) through
 HTTP, the quality report over a month and a year, and the SLA sweep over 100k open tickets.
 
@@ -15,7 +15,6 @@ Targets (issue 7): queue p95 ≤ 80 ms; quality report over a year ≤ 500 ms; S
 100k open tickets ≤ 10 s."""
 
 import datetime as dt
-import io
 import json
 import os
 import random
