@@ -2,7 +2,7 @@
 
 from django.utils.translation import gettext_lazy as _
 
-from anju.core.registry import MenuEntry, Tile, dashboard, menu
+from anju.core.registry import MenuEntry, Section, Tile, customer_sections, dashboard, menu
 
 GROUP = _("Leads")
 
@@ -55,3 +55,14 @@ for entry in (
 dashboard.register(Tile(key="leads.open", title=_("My open leads"),
                         template_name="leads/tile.html", context=_inbox, order=16, size="s",
                         visible=_staff))
+
+
+def _section(customer, viewer) -> dict:
+    from .selectors import customer_leads_section
+
+    return customer_leads_section(customer=customer, viewer=viewer)
+
+
+customer_sections.register(Section(key="leads", title=_("Leads and referrals"), order=150,
+                                   template_name="leads/_customer_section.html",
+                                   context=_section, visible=_staff))

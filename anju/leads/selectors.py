@@ -145,3 +145,11 @@ def my_open_leads(*, user: User) -> Inbox:
     row = Lead.objects.filter(assigned_to=user, status__in=Lead.OPEN).aggregate(
         open=Count("id"), new_today=Count("id", filter=Q(created_at__gte=today)))
     return Inbox(open=row["open"], new_today=row["new_today"])
+
+
+def customer_leads_section(*, customer, viewer: User) -> dict:
+    """The customer's 360° block: their leads (by channel) and the leads they referred,
+    both as far as the viewer's scope reaches."""
+    base = Lead.objects.visible_to(viewer).select_related("project", "channel", "assigned_to")
+    return {"leads": list(base.filter(customer=customer).order_by("-id")[:20]),
+            "referred": list(base.filter(referrer_customer=customer).order_by("-id")[:20])}

@@ -214,3 +214,17 @@ def test_checkin_needs_consent_and_is_rate_limited_per_address(org, staff, roste
 
 def test_checkin_of_an_unknown_project_is_404(db):
     assert Client().get(reverse("leads:checkin", args=["nope"])).status_code == 404
+
+
+def test_customer_360_section_lists_leads_and_referrals(org, staff, roster, channels,
+                                                        make_customer, client_for):
+    owner = make_customer("业主甲", owner=staff["c1"])
+    services.lead_capture(project=org["a"], name="朋友", phone="13500009999", method="form",
+                          channel=channels["owner_ref"], referrer_customer=owner)
+    known = make_customer("老客户", phones=["13600136000"], owner=staff["c1"])
+    services.lead_capture(project=org["a"], name="老客户", phone="13600136000", method="form")
+    client = client_for(staff["c1"])
+    body = client.get(reverse("customers:section", args=[owner.pk, "leads"])).content.decode()
+    assert "朋友" in body
+    body = client.get(reverse("customers:section", args=[known.pk, "leads"])).content.decode()
+    assert reverse("leads:detail", args=[Lead.objects.get(customer=known).pk]) in body
