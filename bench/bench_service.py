@@ -183,7 +183,7 @@ def generate(args, company) -> None:
         print(f"  tickets {min(start + batch, args.tickets):>9,} "
               f"({time.perf_counter() - started:6.1f} s)", flush=True)
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE" if args.db == "postgresql" else "ANALYZE")
+        cursor.execute("ANALYZE")
 
 
 def mark_sweep_due() -> tuple[int, int]:

@@ -34,6 +34,8 @@ __all__ = [
     "TicketEvent",
     "TicketPayer",
     "TicketPhoto",
+    "TicketStat",
+    "TicketStatMonth",
     "TicketStatus",
     "TicketType",
     "TicketUrgency",
@@ -621,3 +623,48 @@ class CalendarDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date}: {'work' if self.is_workday else 'off'}"
+
+
+# ---------------------------------------------------------------- quality feedback
+
+
+class TicketStat(models.Model):
+    """Pre-aggregated counts of one month's tickets (by reception date) per project and per
+    dimension value: what the quality report reads for closed months (tickets.stats)."""
+
+    scope = ScopeSpec(project="project", company="project__company")
+
+    month = models.DateField(_("month"))
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    dimension = models.CharField(max_length=12)  # total, type, building, component, category
+    key = models.CharField(max_length=24, blank=True)
+    label = models.CharField(max_length=200, blank=True)
+    tickets = models.PositiveIntegerField(default=0)
+    repairs = models.PositiveIntegerField(default=0)
+    repeats = models.PositiveIntegerField(default=0)
+    closed = models.PositiveIntegerField(default=0)
+    close_seconds = models.BigIntegerField(default=0)
+    rated = models.PositiveIntegerField(default=0)
+    satisfaction_sum = models.PositiveIntegerField(default=0)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["month", "project", "dimension", "key"],
+                                               name="ticket_stat_unique")]
+        indexes = [models.Index(fields=["month", "project"], name="ticket_stat_month_idx")]
+        verbose_name = _("ticket statistic")
+        verbose_name_plural = _("ticket statistics")
+
+    def __str__(self) -> str:
+        return f"{self.month} {self.project_id} {self.dimension}:{self.key}"
+
+
+class TicketStatMonth(models.Model):
+    """A month whose statistics are built (and when)."""
+
+    month = models.DateField(_("month"), unique=True)
+    built_at = models.DateTimeField(_("built at"))
+
+    def __str__(self) -> str:
+        return f"{self.month}"

@@ -3,28 +3,22 @@ construction. Counts and shares by project, building, component and problem cate
 repeat-repair rate (a repair of a unit's component repaired before within a year, or a
 ticket reopened); time to close; satisfaction. Exported monthly as xlsx and PDF.
 
-Every figure is one grouped query over the viewer's tickets of the period (the
-`ticket_project_created_idx` index bounds the range), so the page costs the same few queries
-whatever the number of tickets."""
+Finished months come from the monthly statistics (`tickets.stats`, rebuilt nightly), the
+current month is grouped live; the page costs the same few queries whatever the number of
+tickets. The report counts by project scope (the projects the viewer sees)."""
 
 import datetime as dt
 import io
 from dataclasses import dataclass, field
 
-from django.db.models import (
-    Avg,
-    Count,
-    DurationField,
-    ExpressionWrapper,
-    F,
-    Q,
-)
+from django.db.models import Q, Sum
 from django.utils.translation import gettext as _
 
-from anju.aftersales.models import TicketType
+from anju.accounts.models import Project
+from anju.aftersales.models import Ticket, TicketStat, TicketStatMonth, TicketType
 
+from . import stats
 from .calendar import SHANGHAI
-from .selectors import ticket_visible_to
 
 TOP = 15
 
@@ -68,55 +62,72 @@ def _bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
             dt.datetime.combine(end, dt.time(0), SHANGHAI))
 
 
-def _rows(qs, label_fields: list[str], total: int, *, limit: int = TOP) -> list[Row]:
-    grouped = (qs.values(*label_fields).annotate(n=Count("id")).order_by("-n")[:limit])
-    return [Row(label=" ".join(str(g[f] or "—") for f in label_fields), count=g["n"],
-                share=round(100 * g["n"] / total, 1) if total else 0.0) for g in grouped]
+MEASURES = ("tickets", "repairs", "repeats", "closed", "close_seconds", "rated",
+            "satisfaction_sum")
 
 
 def quality_report(*, viewer, start: dt.date, end: dt.date,
                    project_id: int | None = None) -> QualityReport:
-    """Tickets received in [start, end) in the viewer's scope (merged and cancelled ones
-    left out)."""
-    since, until = _bounds(start, end)
-    base = (ticket_visible_to(viewer).filter(created_at__gte=since, created_at__lt=until)
-            .exclude(status__in=("merged", "cancelled")))
+    """Tickets received in [start, end) of the projects in the viewer's scope (merged and
+    cancelled ones left out). Finished months whose statistics are built are read from
+    `TicketStat`; the rest of the period (the current month, unbuilt months, partial
+    months at the edges) is grouped live from the tickets."""
+    projects = Project.objects.visible_to(viewer).order_by()
     if project_id:
-        base = base.filter(project_id=project_id)
-    base = base.order_by()
+        projects = projects.filter(pk=project_id)
+    project_ids = list(projects.values_list("pk", flat=True))
+    whole = [m for m in stats.months_between(start, end)
+             if m >= start and stats.month_bounds(m)[1] <= _bounds(start, end)[1]
+             and m < stats.current_month()]
+    stored = set(TicketStatMonth.objects.filter(month__in=whole)
+                 .values_list("month", flat=True)) if whole else set()
+    sums: dict[tuple[str, str], dict] = {}
+
+    def add(row: dict) -> None:
+        entry = sums.setdefault((row["dimension"], row["key"]),
+                                {"label": row["label"], **dict.fromkeys(MEASURES, 0)})
+        for name in MEASURES:
+            entry[name] += row[name] or 0
+
+    if stored and project_ids:
+        grouped = (TicketStat.objects.filter(month__in=stored, project_id__in=project_ids)
+                   .values("dimension", "key", "label")
+                   .annotate(**{name: Sum(name) for name in MEASURES}).order_by())
+        for row in grouped:
+            add(row)
+    # the live part: the period minus the stored months
+    since, until = _bounds(start, end)
+    live = Q(created_at__gte=since, created_at__lt=until)
+    for month in stored:
+        m_since, m_until = stats.month_bounds(month)
+        live &= ~Q(created_at__gte=m_since, created_at__lt=m_until)
+    if project_ids:
+        for row in stats.stat_rows(Ticket.objects.filter(live, project_id__in=project_ids)):
+            add(row)
     report = QualityReport(start=start, end=end)
-    repairs = base.filter(ticket_type__in=(TicketType.REPAIR, TicketType.SELF_INSPECTION))
-    totals = base.aggregate(
-        total=Count("id"),
-        closed=Count("id", filter=Q(closed_at__isnull=False)),
-        rated=Count("id", filter=Q(satisfaction__isnull=False)),
-        satisfaction=Avg("satisfaction"),
-        to_close=Avg(ExpressionWrapper(F("closed_at") - F("created_at"),
-                                       output_field=DurationField()),
-                     filter=Q(closed_at__isnull=False)))
-    report.total, report.closed, report.rated = totals["total"], totals["closed"], totals["rated"]
-    report.satisfaction = (round(float(totals["satisfaction"]), 2)
-                           if totals["satisfaction"] is not None else None)
-    to_close = totals["to_close"]
-    if to_close is not None:
-        seconds = (to_close.total_seconds() if isinstance(to_close, dt.timedelta)
-                   else float(to_close) / 1_000_000)
-        report.hours_to_close = round(seconds / 3600, 1)
-    repeat = repairs.aggregate(
-        repairs=Count("id"),
-        repeats=Count("id", filter=Q(round__gt=1) | Q(repeat=True)))
-    report.repairs, report.repeat_repairs = repeat["repairs"], repeat["repeats"]
-    total = report.total
+    total = sums.get(("total", ""), dict.fromkeys(MEASURES, 0))
+    report.total, report.repairs = total["tickets"], total["repairs"]
+    report.repeat_repairs, report.closed = total["repeats"], total["closed"]
+    report.rated = total["rated"]
+    report.satisfaction = (round(total["satisfaction_sum"] / total["rated"], 2)
+                           if total["rated"] else None)
+    report.hours_to_close = (round(total["close_seconds"] / total["closed"] / 3600, 1)
+                             if total["closed"] else None)
     labels = dict(TicketType.choices)
-    report.by_type = [Row(label=str(labels.get(r.label, r.label)), count=r.count,
-                          share=r.share) for r in _rows(base, ["ticket_type"], total)]
-    report.by_project = _rows(base, ["project__name"], total)
-    report.by_building = _rows(base.filter(building__isnull=False),
-                               ["project__name", "building__name"], total)
-    report.by_component = _rows(repairs.filter(component__isnull=False),
-                                ["component__parent__name", "component__name"], report.repairs)
-    report.by_category = _rows(repairs.filter(category__isnull=False), ["category__name"],
-                               report.repairs)
+
+    def rows(dimension: str, whole_count: int) -> list[Row]:
+        found = [(key, entry) for (dim, key), entry in sums.items() if dim == dimension]
+        found.sort(key=lambda item: (-item[1]["tickets"], item[1]["label"]))
+        return [Row(label=str(labels.get(key, key)) if dimension == "type" else entry["label"],
+                    count=entry["tickets"],
+                    share=round(100 * entry["tickets"] / whole_count, 1) if whole_count else 0.0)
+                for key, entry in found[:TOP]]
+
+    report.by_type = rows("type", report.total)
+    report.by_project = rows("project", report.total)
+    report.by_building = rows("building", report.total)
+    report.by_component = rows("component", report.repairs)
+    report.by_category = rows("category", report.repairs)
     return report
 
 
