@@ -126,7 +126,7 @@ class Team(TimeStampedModel):
 
 
 # Tags of the rows of the one query `User.data_scope()` sends.
-MEMBER, PROJECT, COMPANY = 1, 2, 3
+MEMBER, PROJECT, COMPANY, LED_TEAM = 1, 2, 3, 4
 
 
 class UserQuerySet(models.QuerySet):
@@ -193,6 +193,11 @@ class User(AbstractUser):
         return bool(self.role and getattr(self.role, f"can_{right}"))
 
     @property
+    def is_team_leader(self) -> bool:
+        """Whether the user leads a team; read with the data scope (no query of its own)."""
+        return bool(self.data_scope().led_team_ids)
+
+    @property
     def scope_level_in_force(self) -> str:
         if self.is_superuser:
             return ScopeLevel.ALL
@@ -202,12 +207,15 @@ class User(AbstractUser):
         """The rows this user may see; computed once per user object (one request)."""
         cached = getattr(self, "_data_scope", None)
         if cached is None:
-            ids: dict[int, set[int]] = {MEMBER: set(), PROJECT: set(), COMPANY: set()}
+            ids: dict[int, set[int]] = {MEMBER: set(), PROJECT: set(), COMPANY: set(),
+                                        LED_TEAM: set()}
             if self.pk is not None:
                 # One query: members of the teams the user leads or belongs to, the user's
-                # projects and companies, each row tagged with which of the three it is.
+                # projects and companies, and the teams they lead, each row tagged by kind.
                 teams = Q(team_id__in=Team.objects.order_by().filter(leader_id=self.pk)
                           .values("id"))
+                led = (Team.objects.order_by().filter(leader_id=self.pk)
+                       .annotate(kind=models.Value(LED_TEAM)).values_list("id", "kind"))
                 if self.team_id:
                     teams |= Q(team_id=self.team_id)
                 members = (User.objects.order_by().filter(teams)
@@ -218,7 +226,7 @@ class User(AbstractUser):
                 companies = (User.companies.through.objects.order_by()
                              .filter(user_id=self.pk).annotate(kind=models.Value(COMPANY))
                              .values_list("company_id", "kind"))
-                for pk, kind in members.union(projects, companies, all=True):
+                for pk, kind in members.union(projects, companies, led, all=True):
                     ids[kind].add(pk)
             cached = DataScope(
                 level=self.scope_level_in_force,
@@ -226,6 +234,7 @@ class User(AbstractUser):
                 team_member_ids=frozenset(ids[MEMBER]),
                 project_ids=frozenset(ids[PROJECT]),
                 company_ids=frozenset(ids[COMPANY]),
+                led_team_ids=frozenset(ids[LED_TEAM]),
             )
             self._data_scope = cached
         return cached

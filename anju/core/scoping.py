@@ -29,6 +29,7 @@ class DataScope:
     team_member_ids: frozenset[int] = field(default_factory=frozenset)
     project_ids: frozenset[int] = field(default_factory=frozenset)
     company_ids: frozenset[int] = field(default_factory=frozenset)
+    led_team_ids: frozenset[int] = field(default_factory=frozenset)
 
     @classmethod
     def nothing(cls) -> "DataScope":

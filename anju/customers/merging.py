@@ -598,21 +598,29 @@ def moved_label(key: str) -> str:
 
 
 def related_counts(customers: Iterable[Customer]) -> dict[int, dict[str, int]]:
-    """{customer id: {moved key: rows}} for the compare page: one grouped query per link."""
+    """{customer id: {moved key: rows}} for the compare page, in one query whatever the number
+    of apps that hang rows on a customer: a grouped count per link, joined by UNION ALL."""
     ids = [customer.pk for customer in customers]
     grouped = _links_by_model()
     counts: dict[int, dict[str, int]] = {pk: {} for pk in ids}
     skip = {CustomerSearchTerm, MergeRecord, DuplicateDismissal}
+    keys: list[str] = []
+    parts = []
     for model, model_links in grouped.items():
         if model in skip:
             continue
         for link in model_links:
-            key = _moved_key(link, grouped)
-            rows = (link.model._base_manager.filter(**{f"{link.field_name}__in": ids})
-                    .values(link.field_name).annotate(n=models.Count("pk"))
-                    .values_list(link.field_name, "n"))
-            for pk, n in rows:
-                counts[pk][key] = n
+            parts.append(link.model._base_manager.order_by()
+                         .filter(**{f"{link.field_name}__in": ids})
+                         .values(link.field_name)
+                         .annotate(n=models.Count("pk"),
+                                   link_index=models.Value(len(keys)))
+                         .values_list(link.field_name, "n", "link_index").order_by())
+            keys.append(_moved_key(link, grouped))
+    if not parts:
+        return counts
+    for pk, n, index in parts[0].union(*parts[1:], all=True).order_by():
+        counts[pk][keys[index]] = n
     return counts
 
 

@@ -229,9 +229,9 @@ class CustomerTagLinkSerializer(serializers.Serializer):
 class SectionSerializer(serializers.Serializer):
     """A block other apps add to the 360° page (deals, tickets, points...)."""
 
-    key = serializers.CharField(source="section.key")
-    title = serializers.CharField(source="section.title")
-    order = serializers.IntegerField(source="section.order")
+    key = serializers.CharField()
+    title = serializers.CharField()
+    order = serializers.IntegerField()
 
 
 class Customer360Serializer(serializers.Serializer):

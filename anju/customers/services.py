@@ -104,7 +104,7 @@ def _visible_customer(actor: User, customer: Customer | int, *, lock: bool = Fal
 
 def _is_manager(actor: User) -> bool:
     """Managers: those who may approve exports (sales/service managers, admins), or lead a team."""
-    return actor.may("approve_exports") or actor.led_teams.exists()
+    return actor.may("approve_exports") or actor.is_team_leader
 
 
 def _clean_name(name: str) -> str:

@@ -45,7 +45,7 @@ def _is_htmx(request: HttpRequest) -> bool:
 
 
 def _may_manage_tier(user) -> bool:
-    return user.may("approve_exports") or user.led_teams.exists()
+    return user.may("approve_exports") or user.is_team_leader
 
 
 # --- list ------------------------------------------------------------------------------------
@@ -438,7 +438,7 @@ def tier_override(request: HttpRequest, pk: int) -> HttpResponse:
 def today(request: HttpRequest) -> HttpResponse:
     due = selectors.follow_ups_due(user=request.user)
     overdue_team = []
-    if request.user.led_teams.exists():
+    if request.user.is_team_leader:
         overdue_team = selectors.follow_ups_overdue_for_manager(manager=request.user)
     return render(request, "customers/today.html", {
         "overdue": due["overdue"], "due_today": due["today"], "overdue_team": overdue_team})

@@ -114,3 +114,17 @@ def test_phones_are_masked_in_the_api(people, api_for):
     User.objects.filter(pk=manager.pk).update(phone="+8613800138000")
     row = api_for(people["consultant"]).get(f"/api/v1/users/{manager.pk}/").json()
     assert row["phone"] == "138****8000"
+
+
+def test_team_leadership_comes_with_the_data_scope(org, make_user, django_assert_num_queries):
+    from anju.accounts.models import Team
+
+    leader = make_user("leader1", "sales_consultant", projects=[org["a"]])
+    team = Team.objects.create(name="二组", project=org["a"], leader=leader)
+    member = make_user("member1", "sales_consultant", projects=[org["a"]], team=team)
+    fresh = User.objects.select_related("role")
+    leader, member = fresh.get(pk=leader.pk), fresh.get(pk=member.pk)
+    with django_assert_num_queries(1):  # one query for the scope, none for the question
+        assert leader.is_team_leader and leader.data_scope().team_member_ids == {member.pk}
+    with django_assert_num_queries(1):
+        assert not member.is_team_leader

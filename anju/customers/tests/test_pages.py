@@ -88,7 +88,7 @@ def test_filter_options_are_kept_per_viewer_and_follow_a_changed_scope(
     client = client_for(manager)
     first = _queries(client, reverse("customers:list"))
     again = _queries(client, reverse("customers:list"))
-    assert again == first - 3  # tags, owners and projects come from the cache
+    assert again <= first - 3  # tags, owners and projects come from the cache
     other_company = f'<option value="{org["c"].pk}">翡翠湾</option>'
     assert other_company not in client.get(reverse("customers:list")).content.decode()
     manager.projects.add(org["c"])  # a wider scope is a new key: its options show at once
