@@ -181,7 +181,10 @@ def clock_label(clock: str) -> str:
 
 def sweep(*, now: dt.datetime | None = None, batch: int = 500) -> dict:
     """Warns tickets whose warning time has come and escalates those past their deadline to
-    the next level; each ticket locked and re-checked, so two sweeps never notify twice."""
+    the next level. A batch of tickets is locked and re-checked (two sweeps never notify
+    twice), its rows updated in one bulk UPDATE and its timeline events in one INSERT; each
+    recipient gets one notification per batch and kind (naming the ticket when it is one,
+    counting them otherwise)."""
     now = now or timezone.now()
     warned = escalated = 0
     calendars: dict[int, WorkingTime] = {}
@@ -195,27 +198,44 @@ def sweep(*, now: dt.datetime | None = None, batch: int = 500) -> dict:
             break
         last_id = ids[-1]
         with transaction.atomic():
-            tickets = (Ticket.objects.select_for_update(of=("self",))
-                       .select_related("project", "assignee_user", "received_by",
-                                       "assignee_team__leader")
-                       .filter(due, pk__in=ids).order_by("pk"))
+            tickets = list(Ticket.objects.select_for_update(of=("self",))
+                           .select_related("project", "assignee_user", "received_by",
+                                           "assignee_team__leader")
+                           .filter(due, pk__in=ids).order_by("pk"))
+            events: list[TicketEvent] = []
+            # (recipient id, kind, level) -> (recipient, [tickets])
+            outbox: dict[tuple, tuple[User, list[Ticket]]] = {}
             for ticket in tickets:
-                wt = calendars.get(ticket.project.company_id)
+                company_id = ticket.project.company_id
+                wt = calendars.get(company_id)
                 if wt is None:
-                    wt = calendars[ticket.project.company_id] = WorkingTime.for_company(
-                        ticket.project.company_id)
-                w, e = _sweep_one(ticket, wt, now, recipients_cache)
-                warned += w
-                escalated += e
+                    wt = calendars[company_id] = WorkingTime.for_company(company_id)
+                kind, recipients = _sweep_one(ticket, wt, now, recipients_cache)
+                if kind == "escalate":
+                    escalated += 1
+                    events.append(TicketEvent(
+                        ticket=ticket, kind="escalate", owner_visible=False,
+                        data={"level": ticket.escalation_level, "clock": ticket.next_clock,
+                              "to": [u.pk for u in recipients]}))
+                else:
+                    warned += 1
+                    events.append(TicketEvent(ticket=ticket, kind="warn", owner_visible=False,
+                                              data={"clock": ticket.next_clock}))
+                level = ticket.escalation_level if kind == "escalate" else 0
+                for user in recipients:
+                    outbox.setdefault((user.pk, kind, level), (user, []))[1].append(ticket)
+            Ticket.objects.bulk_update(tickets, ["escalation_level", "warn_at", "escalate_at"],
+                                       batch_size=batch)
+            TicketEvent.objects.bulk_create(events, batch_size=batch)
+            for (_pk, kind, level), (user, items) in outbox.items():
+                _send(user, kind, level, items)
     return {"warned": warned, "escalated": escalated}
 
 
 def _sweep_one(ticket: Ticket, wt: WorkingTime, now: dt.datetime,
-               cache: dict[tuple, list[User]]) -> tuple[int, int]:
-    url = reverse("aftersales:ticket_detail", args=[ticket.pk])
-    clock = clock_label(ticket.next_clock)
-    fields: list[str] = []
-    warned = escalated = 0
+               cache: dict[tuple, list[User]]) -> tuple[str, list[User]]:
+    """Moves one locked ticket's sweep fields on the object; returns what happened and who
+    is told."""
     if ticket.escalate_at is not None and ticket.escalate_at <= now:
         level = ticket.escalation_level + 1
         ticket.escalation_level = level
@@ -223,30 +243,42 @@ def _sweep_one(ticket: Ticket, wt: WorkingTime, now: dt.datetime,
         ticket.escalate_at = (wt.add_seconds(ticket.next_due,
                                              ticket.sla_seconds[ticket.next_clock] * level)
                               if level < MAX_LEVEL and ticket.next_due else None)
-        fields += ["escalation_level", "warn_at", "escalate_at"]
         key = (ticket.project_id, ticket.assignee_team_id, level)
         if key not in cache:
             cache[key] = escalation_recipients(ticket, level)
-        recipients = cache[key] + _watchers(ticket)
-        notify(recipients=recipients, kind="ticket.escalated", level="urgent",
-               title=_("Ticket %(number)s is past its %(clock)s deadline (level %(level)s)")
-               % {"number": ticket.number, "clock": clock, "level": level},
-               body=ticket.title, url=url)
-        TicketEvent.objects.create(ticket=ticket, kind="escalate", owner_visible=False,
-                                   data={"level": level, "clock": ticket.next_clock,
-                                         "to": [u.pk for u in recipients]})
-        escalated = 1
-    elif ticket.warn_at is not None and ticket.warn_at <= now:
-        ticket.warn_at = None
-        fields.append("warn_at")
-        notify(recipients=_watchers(ticket), kind="ticket.deadline_near", level="warning",
-               title=_("Ticket %(number)s: %(clock)s deadline near") % {
-                   "number": ticket.number, "clock": clock},
-               body=ticket.title, url=url)
-        TicketEvent.objects.create(ticket=ticket, kind="warn", owner_visible=False,
-                                   data={"clock": ticket.next_clock})
-        warned = 1
-    if fields:
-        Ticket.objects.filter(pk=ticket.pk).update(
-            **{name: getattr(ticket, name) for name in fields})
-    return warned, escalated
+        return "escalate", _unique(cache[key] + _watchers(ticket))
+    ticket.warn_at = None
+    return "warn", _unique(_watchers(ticket))
+
+
+def _unique(users: list[User]) -> list[User]:
+    seen: dict[int, User] = {}
+    for user in users:
+        seen.setdefault(user.pk, user)
+    return list(seen.values())
+
+
+def _send(user: User, kind: str, level: int, tickets: list[Ticket]) -> None:
+    first = tickets[0]
+    if kind == "escalate":
+        if len(tickets) == 1:
+            title = _("Ticket %(number)s is past its %(clock)s deadline (level %(level)s)") % {
+                "number": first.number, "clock": clock_label(first.next_clock),
+                "level": level}
+        else:
+            title = _("%(n)s tickets are past their deadline (level %(level)s)") % {
+                "n": len(tickets), "level": level}
+        notify(recipients=[user], kind="ticket.escalated", level="urgent", title=title,
+               body="\n".join(f"{t.number} {t.title}" for t in tickets[:50]),
+               url=(reverse("aftersales:ticket_detail", args=[first.pk]) if len(tickets) == 1
+                    else reverse("aftersales:ticket_queue") + "?breached=1"))
+        return
+    if len(tickets) == 1:
+        title = _("Ticket %(number)s: %(clock)s deadline near") % {
+            "number": first.number, "clock": clock_label(first.next_clock)}
+    else:
+        title = _("%(n)s tickets: deadline near") % {"n": len(tickets)}
+    notify(recipients=[user], kind="ticket.deadline_near", level="warning", title=title,
+           body="\n".join(f"{t.number} {t.title}" for t in tickets[:50]),
+           url=(reverse("aftersales:ticket_detail", args=[first.pk]) if len(tickets) == 1
+                else reverse("aftersales:ticket_queue")))
