@@ -217,10 +217,8 @@ def main() -> None:
     from django.db.models import Count
 
     from anju.accounts.models import User
-    from anju.aftersales.models import Ticket
+    from anju.aftersales.models import Ticket, TicketStatMonth
     from anju.aftersales.tickets import sla
-
-    from anju.aftersales.models import TicketStatMonth
     from anju.aftersales.tickets.stats import current_month, ticket_stats_rebuild
 
     if not TicketStatMonth.objects.exists():
