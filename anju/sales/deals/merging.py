@@ -17,6 +17,8 @@ def deal_buyers_merge(*, survivor: Any, merged: Any, actor: Any, field_choices: 
                       ) -> int:
     moved = 0
     theirs = list(DealBuyer.objects.filter(customer_id=merged.pk))
+    if not theirs:
+        return 0
     mine = dict(DealBuyer.objects.filter(customer_id=survivor.pk,
                                          deal_id__in=[row.deal_id for row in theirs])
                 .values_list("deal_id", "pk"))

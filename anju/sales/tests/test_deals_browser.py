@@ -7,7 +7,6 @@ from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore
 
-from anju.core.system_requirements import chromium_path
 from anju.sales.models import Deal
 
 from .deals_fixtures import build
@@ -25,28 +24,43 @@ def session_for(user) -> str:
 
 
 @pytest.fixture
-def open_as(live_server):
-    from playwright.sync_api import sync_playwright
+def open_as(live_server, browser):
+    """Pages signed in as a user, each in its own browser context (the session's Chromium
+    from pytest-playwright's `browser` fixture, configured in anju/conftest.py)."""
+    contexts = []
 
-    from anju.conftest import CHROMIUM_ARGS
+    def open_page(user, path):
+        context = browser.new_context()
+        contexts.append(context)
+        context.add_cookies([{"name": settings.SESSION_COOKIE_NAME,
+                              "value": session_for(user), "url": live_server.url}])
+        page = context.new_page()
+        page.csp_errors = []
+        page.on("console", lambda m: page.csp_errors.append(m.text)
+                if "Content Security Policy" in m.text else None)
+        page.goto(live_server.url + path)
+        return page
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path(),
-                                             args=CHROMIUM_ARGS)
+    yield open_page
+    for context in contexts:
+        context.close()
 
-        def open_page(user, path):
-            context = browser.new_context()
-            context.add_cookies([{"name": settings.SESSION_COOKIE_NAME,
-                                  "value": session_for(user), "url": live_server.url}])
-            page = context.new_page()
-            page.csp_errors = []
-            page.on("console", lambda m: page.csp_errors.append(m.text)
-                    if "Content Security Policy" in m.text else None)
-            page.goto(live_server.url + path)
-            return page
 
-        yield open_page
-        browser.close()
+def choose_customer(page, text: str) -> None:
+    """Type into the customer search until the results come (a keystroke that lands while
+    htmx is still settling the freshly swapped form is typed again)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for _attempt in range(4):
+        page.fill("#deal-customer-q", "")
+        page.fill("#deal-customer-q", text)
+        try:
+            page.wait_for_selector("#deal-customer-choices input[name=customer]",
+                                   timeout=5_000)
+            return
+        except PlaywrightTimeout:
+            continue
+    raise AssertionError("the customer search gave no results")
 
 
 def test_reserve_from_the_board_and_see_it_in_another_session(org, make_user, open_as):
@@ -69,8 +83,7 @@ def test_reserve_from_the_board_and_see_it_in_another_session(org, make_user, op
     board.wait_for_selector("#unit-panel [data-action='sales.reserve']")
     board.click("#unit-panel [data-action='sales.reserve']")
     board.wait_for_selector("#unit-panel #deal-unit-form")
-    board.fill("#deal-customer-q", "张三")
-    board.wait_for_selector("#deal-customer-choices input[name=customer]")
+    choose_customer(board, "张三")
     board.check("#deal-customer-choices input[name=customer]")
     board.fill("#unit-panel input[name=deposit]", "50000")
     board.click("#deal-submit")
