@@ -21,3 +21,20 @@ menu.register(MenuEntry(key="aftersales.handover", label=_("Handover batches"),
 customer_sections.register(Section(key="service-surveys", title=_("Satisfaction surveys"),
                                    order=620, template_name="aftersales/care/_section.html",
                                    context=section_context))
+
+
+def _audit() -> None:
+    """Who/when/before/after of care's key fields (registrations are imported once at
+    start-up, from the web app's `ready`)."""
+    from anju.core.audit import audit_register
+
+    from ..models.care import HandoverBatch, HandoverSlot, HandoverUnit, KnowledgeArticle
+
+    audit_register(KnowledgeArticle, include_fields=["title", "body", "keywords", "category",
+                                                     "is_published"])
+    audit_register(HandoverBatch, include_fields=["name", "starts_on", "ends_on", "status"])
+    audit_register(HandoverSlot, include_fields=["starts_at", "ends_at", "capacity"])
+    audit_register(HandoverUnit, include_fields=["stage", "slot", "key_count", "signed_by"])
+
+
+_audit()

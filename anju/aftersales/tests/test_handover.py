@@ -287,3 +287,14 @@ def test_api_creates_a_batch_books_and_reports_progress(estate, care_staff,
     assert outsider.get(f"/api/v1/service/handover-batches/{batch_id}/").status_code == 404
     assert outsider.post(f"/api/v1/service/handover-units/{first}/book/",
                          {"slot": made.json()["id"]}, format="json").status_code == 404
+
+
+@pytest.mark.django_db
+def test_handover_steps_leave_an_audit_trail(batch, care_staff):
+    from auditlog.models import LogEntry
+
+    nine = slot(batch, capacity=2)
+    handover = handover_of(batch, "7-101")
+    services.handover_book(actor=None, handover_id=handover.pk, slot_id=nine.pk)
+    entries = LogEntry.objects.get_for_object(handover)
+    assert any(e.changes_dict.get("stage") == ["waiting", "booked"] for e in entries)

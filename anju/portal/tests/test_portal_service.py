@@ -251,3 +251,35 @@ def test_staff_agent_sees_the_portal_ticket_in_their_scope(leak_ticket, care_sta
     assert not ticket_visible_to(care_staff["outsider"]).filter(pk=leak_ticket.pk).exists()
     tickets.ticket_dispatch(actor=care_staff["agent"], ticket_id=leak_ticket.pk,
                             user_id=care_staff["agent"].pk)
+
+
+def test_every_portal_page_and_api_list_pins_its_queries(
+        owners, owner_client, estate, org, lib, survey_template, django_assert_max_num_queries):
+    survey_template(org["first"], trigger="manual")
+    invitation = care.survey_invite(customer=estate["owners"]["7-101"], project=org["a"],
+                                    trigger="manual", reference="q", send_sms=False)
+    batch = care.handover_batch_create(actor=None, building=estate["building"], name="批次",
+                                       starts_on=TOMORROW, ends_on=TOMORROW)
+    start = timezone.make_aware(datetime.datetime.combine(TOMORROW, datetime.time(9)))
+    for hour in range(3):
+        care.handover_slot_create(actor=None, batch=batch,
+                                  starts_at=start + datetime.timedelta(hours=hour),
+                                  ends_at=start + datetime.timedelta(hours=hour + 1),
+                                  capacity=2)
+    handover = batch.units.get(unit__label="7-101")
+    client = owner_client(owners["a"])
+    pinned = {
+        "/owner/login/": 0,
+        "/owner/tickets/new/": 8,
+        f"/owner/surveys/{invitation.token}/": 5,
+        f"/owner/handover/{handover.pk}/": 5,
+        "/api/v1/portal/units/": 4,
+        "/api/v1/portal/surveys/": 5,
+        "/api/v1/portal/handovers/": 4,
+    }
+    anonymous = Client()
+    for url, most in pinned.items():
+        browser = anonymous if url == "/owner/login/" else client
+        browser.get(url)
+        with django_assert_max_num_queries(most):
+            assert browser.get(url).status_code == 200, url
