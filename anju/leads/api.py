@@ -124,6 +124,8 @@ class StaffCaptureSerializer(CaptureSerializer):
     channel = serializers.PrimaryKeyRelatedField(queryset=Channel.objects.all(),
                                                  required=False, allow_null=True)
     referrer_customer = serializers.IntegerField(required=False, allow_null=True)
+    referrer_user = serializers.PrimaryKeyRelatedField(queryset=User.objects.all(),
+                                                       required=False, allow_null=True)
 
 
 class LeadReasonSerializer(serializers.Serializer):

@@ -27,10 +27,15 @@ class CaptureForm(forms.Form):
         label=_("referred by (owner's phone)"), max_length=40, required=False,
         help_text=_("For owner referrals: the referring owner's phone in the ledger."))
 
+    referrer_user = forms.ModelChoiceField(
+        label=_("referred by (employee)"), queryset=User.objects.none(), required=False)
+
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["project"].queryset = _projects(user)
         self.fields["channel"].queryset = Channel.objects.filter(is_active=True)
+        self.fields["referrer_user"].queryset = User.objects.visible_to(user).filter(
+            is_active=True).exclude(role__code="channel_agent").order_by("username")
 
 
 class CheckinForm(forms.Form):

@@ -202,7 +202,7 @@ def capture(request: HttpRequest) -> HttpResponse:
                 method=Lead.Method.FORM, name=data["name"], phone=data["phone"],
                 budget_wan=data["budget_wan"], timing=data["timing"],
                 unit_type=data["unit_type"], notes=data["notes"],
-                referrer_customer=referrer)
+                referrer_customer=referrer, referrer_user=data["referrer_user"])
         except ValidationError as error:
             if "referrer" in getattr(error, "error_dict", {}):
                 error.error_dict["referrer_phone"] = error.error_dict.pop("referrer")
@@ -451,7 +451,9 @@ def roster(request: HttpRequest) -> HttpResponse:
         user.absent = bool(entry and entry.absent)
     return render(request, "leads/roster.html", {
         "form": form, "rosters": rosters, "consultants": consultants, "project": project,
-        "manager": manager, "today": services.today_local()})
+        "manager": manager, "today": services.today_local(),
+        "checkin_projects": Project.objects.visible_to(request.user).filter(is_active=True)
+        .order_by("name")})
 
 
 @login_required

@@ -230,3 +230,14 @@ def test_project_escalation_time_is_configurable(org, staff, roster):
     services.policy_set(actor=staff["manager"], project=org["a"], escalation_minutes=5)
     capture(org)
     assert services.leads_escalate(now=timezone.now() + datetime.timedelta(minutes=6)) == 1
+
+
+def test_employee_referral_and_the_periodic_tasks(org, staff, channels, roster):
+    from anju.leads import tasks
+    from anju.leads.models import Channel
+
+    employee = Channel.objects.create(name="员工推荐", code="emp", kind="employee_referral")
+    lead = capture(org, channel=employee, referrer_user=staff["marketing"]).lead
+    assert lead.referrer_user == staff["marketing"]
+    assert tasks.leads_escalate_uncontacted.call() == 0
+    assert tasks.registrations_expire_due.call() == 0
