@@ -7,7 +7,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from anju.aftersales.care import selectors as care_selectors
@@ -26,12 +26,13 @@ from .services import PortalError
 FILE_TYPES = ("repair", "complaint")
 # The steps an owner sees, in order (other statuses map onto them).
 STEPS = (
-    ("received", gettext_lazy("received"), ("received", "tasked")),
-    ("dispatched", gettext_lazy("dispatched"), ("dispatched", "accepted")),
-    ("working", gettext_lazy("being repaired"), ("in_progress",)),
-    ("completed", gettext_lazy("waiting for your confirmation"), ("completed",)),
-    ("confirmed", gettext_lazy("confirmed"), ("confirmed",)),
-    ("closed", gettext_lazy("closed"), ("closed", "called_back")),
+    ("received", pgettext_lazy("owner ticket step", "received"), ("received", "tasked")),
+    ("dispatched", pgettext_lazy("owner ticket step", "dispatched"), ("dispatched", "accepted")),
+    ("working", pgettext_lazy("owner ticket step", "being repaired"), ("in_progress",)),
+    ("completed", pgettext_lazy("owner ticket step", "waiting for your confirmation"),
+     ("completed",)),
+    ("confirmed", pgettext_lazy("owner ticket step", "confirmed"), ("confirmed",)),
+    ("closed", pgettext_lazy("owner ticket step", "closed"), ("closed", "called_back")),
 )
 
 

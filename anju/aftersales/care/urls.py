@@ -9,6 +9,7 @@ urlpatterns: list = [
     path("knowledge/<int:pk>/", views.knowledge_detail, name="knowledge_detail"),
     path("knowledge/<int:pk>/edit/", views.knowledge_edit, name="knowledge_edit"),
     path("surveys/", views.survey_scores, name="survey_scores"),
+    path("surveys/templates/", views.survey_templates, name="survey_templates"),
     path("handover/", views.handover_list, name="handover_list"),
     path("handover/new/", views.handover_create, name="handover_create"),
     path("handover/<int:pk>/", views.handover_detail, name="handover_detail"),

@@ -15,7 +15,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 from anju.accounts.models import Company, Role
 from anju.property.models import Building
 
-from ..models.care import HandoverBatch, HandoverUnit, KnowledgeArticle, SurveyTrigger
+from ..models.care import (
+    HandoverBatch,
+    HandoverUnit,
+    KnowledgeArticle,
+    SurveyTemplate,
+    SurveyTrigger,
+)
 from . import selectors, services
 from .services import CHECKLIST, CareError, InspectionLine
 
@@ -142,6 +148,57 @@ def survey_scores(request: HttpRequest) -> HttpResponse:
         "date_from": date_from, "date_to": date_to, "trigger": trigger,
         "triggers": SurveyTrigger.choices,
         "responses": list(selectors.survey_responses_for(user=request.user)[:20])})
+
+
+KINDS = {"nps": "nps", "scale": "scale", "choice": "choice", "text": "text",
+         "推荐": "nps", "满意度": "scale", "单选": "choice", "文字": "text"}
+
+
+def parse_questions(text: str) -> list[services.QuestionSpec]:
+    """One question a line: `kind | question | option / option` (kind: nps, scale, choice,
+    text — or 推荐, 满意度, 单选, 文字); a text question is optional, the others required."""
+    specs = []
+    for number, line in enumerate((t for t in text.splitlines() if t.strip()), start=1):
+        parts = [p.strip() for p in line.replace("｜", "|").split("|")]
+        kind = KINDS.get(parts[0].lower())
+        if kind is None or len(parts) < 2:
+            raise ValidationError({"questions": [
+                _("Line %(n)d: write “kind | question”, kind one of nps, scale, choice, text.")
+                % {"n": number}]})
+        options = tuple(o.strip() for o in (parts[2] if len(parts) > 2 else "").replace(
+            "／", "/").split("/") if o.strip())
+        specs.append(services.QuestionSpec(kind=kind, text=parts[1], choices=options,
+                                           required=kind != "text"))
+    return specs
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def survey_templates(request: HttpRequest) -> HttpResponse:
+    _staff(request)
+    companies = list(Company.objects.visible_to(request.user))
+    errors: dict = {}
+    data = request.POST if request.method == "POST" else {}
+    if request.method == "POST":
+        if not is_care_manager(request.user):
+            raise PermissionDenied
+        company = next((c for c in companies if str(c.pk) == data.get("company")), None)
+        try:
+            if company is None:
+                raise ValidationError({"company": [_("Choose a company.")]})
+            services.survey_template_create(
+                actor=request.user, company=company, name=data.get("name", ""),
+                trigger=data.get("trigger", ""), intro=data.get("intro", ""),
+                questions=parse_questions(data.get("questions", "")))
+            return redirect("aftersales:survey_templates")
+        except ValidationError as exc:
+            errors = _errors(exc)
+    templates = (SurveyTemplate.objects.filter(company__in=companies)
+                 .prefetch_related("questions").order_by("-is_active", "trigger", "-id"))
+    return render(request, "aftersales/care/survey_templates.html", {
+        "templates": list(templates), "companies": companies, "triggers": SurveyTrigger.choices,
+        "errors": errors, "data": data, "may_manage": is_care_manager(request.user)},
+        status=400 if errors else 200)
 
 
 def section_context(customer, viewer) -> dict:

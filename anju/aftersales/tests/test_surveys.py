@@ -214,3 +214,35 @@ def test_api_creates_a_template_and_sends_it(org, estate, care_staff, sms,
     agent.force_authenticate(care_staff["agent"])
     # agents read templates, only managers write them
     assert agent.post("/api/v1/service/survey-templates/", {}, format="json").status_code == 403
+
+
+def test_managers_write_survey_templates_on_a_page_with_errors_named(
+        org, care_staff, survey_template, django_assert_max_num_queries):
+    survey_template(org["first"], trigger="callback")
+    manager = Client()
+    manager.force_login(care_staff["manager"])
+    url = reverse("aftersales:survey_templates")
+    manager.get(url)
+    with django_assert_max_num_queries(14):
+        page = manager.get(url)
+    assert "您有多大可能向亲友推荐我们？" in page.content.decode()
+    bad = manager.post(url, {"company": org["first"].pk, "name": "交付问卷",
+                             "trigger": "handover", "questions": "choice | 只有一个 | 是"})
+    assert bad.status_code == 400 and 'data-field="questions"' in bad.content.decode()
+    assert "交付问卷" in bad.content.decode()  # what was typed is kept
+    bad = manager.post(url, {"company": org["first"].pk, "name": "交付问卷",
+                             "trigger": "handover", "questions": "星级 | 打几颗星"})
+    assert bad.status_code == 400 and 'data-field="questions"' in bad.content.decode()
+    good = manager.post(url, {"company": org["first"].pk, "name": "交付问卷",
+                              "trigger": "handover",
+                              "questions": "推荐 | 推荐意愿\n满意度 | 交付服务\n"
+                                           "单选 | 是否准时 | 准时 / 迟到\n文字 | 建议"})
+    assert good.status_code == 302
+    made = SurveyTemplate.objects.get(name="交付问卷")
+    assert [(q.kind, q.required) for q in made.questions.all()] == [
+        ("nps", True), ("scale", True), ("choice", True), ("text", False)]
+    assert made.questions.get(kind="choice").choices == ["准时", "迟到"]
+    agent = Client()
+    agent.force_login(care_staff["agent"])
+    assert agent.get(url).status_code == 200
+    assert agent.post(url, {"company": org["first"].pk}).status_code == 403
