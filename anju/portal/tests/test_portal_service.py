@@ -283,3 +283,17 @@ def test_every_portal_page_and_api_list_pins_its_queries(
         browser.get(url)
         with django_assert_max_num_queries(most):
             assert browser.get(url).status_code == 200, url
+
+
+def test_not_fixed_sends_the_work_back_with_the_owners_reason(leak_ticket, owners,
+                                                              owner_client, care_staff):
+    client = owner_client(owners["a"])
+    url = f"/owner/tickets/{leak_ticket.pk}/"
+    run_ticket_to_completion(agent=care_staff["agent"], worker=care_staff["agent"],
+                             ticket_id=leak_ticket.pk)
+    empty = client.post(f"{url}reject/", {"reason": ""})
+    assert empty.status_code == 400 and 'data-field="reason"' in empty.content.decode()
+    assert client.post(f"{url}reject/", {"reason": "还在滴水"}).status_code == 302
+    leak_ticket.refresh_from_db()
+    assert leak_ticket.status == "dispatched"
+    assert "还在滴水" in client.get(url).content.decode()
