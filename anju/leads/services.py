@@ -364,7 +364,9 @@ def _capture_write(lead: Lead, *, result, assignee_id, why, customer, owner, cha
         lead.status = Status.VISITED
     try:
         with transaction.atomic():
-            lead.save()
+            # One INSERT, no model signals: the "captured" event below is the creation record
+            # (the audit trail logs the lead's later changes of key fields).
+            Lead.objects.bulk_create([lead])
     except IntegrityError:
         if source is not None and idempotency_key:
             done = Lead.objects.filter(source=source, idempotency_key=idempotency_key).first()
