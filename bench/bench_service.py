@@ -259,12 +259,22 @@ def main() -> None:
         response = client.get(f"/api/v1/service-quality/?start={year_ago}&end={today}")
         assert response.status_code == 200
 
+    this_month = today.replace(day=1)
+    twelve_back = this_month.replace(year=this_month.year - 1)
+
+    def quality_whole_months(_arg):
+        response = client.get(f"/api/v1/service-quality/?start={twelve_back}&end={this_month}")
+        assert response.status_code == 200
+
     def quality_month(_arg):
         assert client.get(f"/service/quality/?month={today:%Y-%m}").status_code == 200
 
     results.append(common.report("quality report, a year (API)",
                                  common.timed(quality_year, [None], max(5, args.repeat // 10)),
                                  target_ms=500))
+    results.append(common.report("quality report, 12 whole months",
+                                 common.timed(quality_whole_months, [None],
+                                              max(5, args.repeat // 10)), target_ms=500))
     results.append(common.report("quality page, a month",
                                  common.timed(quality_month, [None], max(5, args.repeat // 10)),
                                  target_ms=500))
