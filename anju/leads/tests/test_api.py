@@ -185,6 +185,7 @@ def test_report_counts_rates_and_cost_per_lead(org, staff, channels, roster, api
     row = next(r for r in data["rows"] if r["label"] == "抖音")
     assert row["leads"] == 4 and row["valid_rate"] == 0.75 and row["conversion_rate"] == 0.25
     assert row["cost_per_lead"] == "250.00" and row["cost_per_deal"] == "1000.00"
+    assert sum(day["leads"] for day in data["days"]) == 4
     for dimension in ("agency", "project", "consultant"):
         assert client.get(f"/api/v1/lead-reports/?dimension={dimension}").status_code == 200
     assert client.get("/api/v1/lead-reports/?dimension=nope").status_code == 400
@@ -279,3 +280,39 @@ def test_policy_endpoint_sets_a_projects_numbers(org, staff, api_for):
                        format="json").status_code == 403  # the default: admins only
     rows = client.get("/api/v1/lead-policies/").json()["results"]
     assert {row["project"] for row in rows} == {None, org["a"].pk}
+
+
+@pytest.mark.parametrize("url", [
+    "/api/v1/lead-channels/", "/api/v1/lead-channel-costs/", "/api/v1/lead-sources/",
+    "/api/v1/lead-duty-rosters/", "/api/v1/lead-assignment-rules/",
+    "/api/v1/lead-grading-rules/", "/api/v1/lead-imports/", "/api/v1/lead-reports/",
+    "/api/v1/agencies/", "/api/v1/agency-registrations/", "/api/v1/agency-commissions/",
+    "/api/v1/lead-policies/", "/api/v1/leads/?view=team&status=all",
+])
+def test_api_lists_have_a_constant_query_count(org, staff, channels, roster, agencies,
+                                               api_for, url):
+    client = api_for(staff["manager"])
+
+    def grow(start):
+        for index in range(start, start + 6):
+            services.lead_capture(project=org["a"], name="客户", phone=f"1330000{index:04d}",
+                                  method="form", channel=channels["web"])
+            services.channel_cost_add(actor=staff["manager"], channel=channels["web"],
+                                      project=org["a"], period_start=timezone.localdate(),
+                                      period_end=timezone.localdate(), amount=10)
+            services.lead_source_create(actor=staff["manager"], name=f"s{index}",
+                                        channel=channels["web"], project=org["a"])
+            services.assignment_rule_create(actor=staff["manager"], project=org["a"],
+                                            order=index, grade="A",
+                                            consultants=[staff["c1"], staff["c2"]])
+            agency.registration_submit(actor=agencies["n1"], project=org["a"],
+                                       customer_name="甲", phone=f"138****{index:04d}")
+
+    grow(0)
+    client.get(url)
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(url).status_code == 200
+    grow(100)
+    with CaptureQueriesContext(connection) as many:
+        assert client.get(url).status_code == 200
+    assert len(many) == len(few)
