@@ -5,9 +5,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
+from django.utils import timezone
 
-from anju.accounts.models import Company
+from anju.accounts.models import Company, Project
 from anju.core.scoping import Principal
 
 from ..models.care import (
@@ -15,9 +16,7 @@ from ..models.care import (
     HandoverSlot,
     HandoverUnit,
     KnowledgeArticle,
-    SurveyAnswer,
     SurveyInvitation,
-    SurveyQuestion,
     SurveyResponse,
 )
 
@@ -140,36 +139,40 @@ class Scores:
         return round(100 * self.satisfied / self.scale_answers)
 
 
+def _day_start(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
 def survey_scores(*, user: Principal, date_from: datetime.date | None = None,
                   date_to: datetime.date | None = None, project_id: int | None = None,
                   trigger: str = "") -> list[Scores]:
-    """NPS and CSAT per project over a period (local days, inclusive), in two queries."""
+    """NPS and CSAT per project over a period (local days, inclusive): one aggregate query
+    over the responses (a range on the (project, submitted_at) index; CSAT's counts are kept
+    on each response), whatever the number of answers."""
     responses = SurveyResponse.objects.visible_to(user)
     if date_from:
-        responses = responses.filter(submitted_at__date__gte=date_from)
+        responses = responses.filter(submitted_at__gte=_day_start(date_from))
     if date_to:
-        responses = responses.filter(submitted_at__date__lte=date_to)
+        responses = responses.filter(
+            submitted_at__lt=_day_start(date_to + datetime.timedelta(days=1)))
     if project_id:
         responses = responses.filter(project_id=project_id)
     if trigger:
         responses = responses.filter(trigger=trigger)
-    nps_rows = (responses.values("project_id", "project__name").order_by("project__name")
-                .annotate(n=Count("id"), answered=Count("nps_score"),
-                          promoters=Count("id", filter=Q(nps_score__gte=9)),
-                          detractors=Count("id", filter=Q(nps_score__lte=6))))
-    scale = (SurveyAnswer.objects.filter(response__in=responses.values("id"),
-                                         question__kind=SurveyQuestion.Kind.SCALE)
-             .values("response__project_id").order_by()
-             .annotate(n=Count("id"), satisfied=Count("id", filter=Q(number__gte=4))))
-    by_project = {row["response__project_id"]: row for row in scale}
-    result = []
-    for row in nps_rows:
-        s = by_project.get(row["project_id"], {})
-        result.append(Scores(project_id=row["project_id"], project_name=row["project__name"],
-                             responses=row["n"], promoters=row["promoters"],
-                             detractors=row["detractors"], nps_answers=row["answered"],
-                             satisfied=s.get("satisfied", 0), scale_answers=s.get("n", 0)))
-    return result
+    rows = (responses.values("project_id").order_by()
+            .annotate(n=Count("id"), answered=Count("nps_score"),
+                      promoters=Count("id", filter=Q(nps_score__gte=9)),
+                      detractors=Count("id", filter=Q(nps_score__lte=6)),
+                      scale=Sum("scale_answers"), satisfied=Sum("scale_satisfied")))
+    rows = list(rows)
+    names = dict(Project.objects.filter(pk__in=[r["project_id"] for r in rows])
+                 .values_list("id", "name"))
+    result = [Scores(project_id=row["project_id"], project_name=names.get(row["project_id"], ""),
+                     responses=row["n"], promoters=row["promoters"],
+                     detractors=row["detractors"], nps_answers=row["answered"],
+                     satisfied=row["satisfied"] or 0, scale_answers=row["scale"] or 0)
+              for row in rows]
+    return sorted(result, key=lambda r: (r.project_name, r.project_id))
 
 
 def survey_scores_total(rows: list[Scores]) -> Scores:

@@ -297,7 +297,8 @@ def survey_submit(*, invitation: SurveyInvitation, answers: dict[int, Any]) -> S
         project_id=invitation.project_id, trigger=invitation.trigger,
         nps_score=nps[0] if nps else None,
         csat_score=(Decimal(sum(scale)) / len(scale)).quantize(Decimal("0.01"))
-        if scale else None)
+        if scale else None,
+        scale_answers=len(scale), scale_satisfied=sum(1 for n in scale if n >= 4))
     for row in rows:
         row.response = response
     SurveyAnswer.objects.bulk_create(rows)

@@ -174,6 +174,10 @@ class SurveyResponse(models.Model):
     nps_score = models.PositiveSmallIntegerField(_("recommend (0–10)"), null=True, blank=True)
     csat_score = models.DecimalField(_("satisfaction (1–5)"), max_digits=3, decimal_places=2,
                                      null=True, blank=True)
+    # CSAT's counts, kept with the response so a year of them is one aggregate, no join:
+    # how many 1–5 answers it has, and how many of them are 4 or 5.
+    scale_answers = models.PositiveSmallIntegerField(default=0, editable=False)
+    scale_satisfied = models.PositiveSmallIntegerField(default=0, editable=False)
     submitted_at = models.DateTimeField(_("answered at"), auto_now_add=True, db_index=True)
 
     objects = ScopedQuerySet.as_manager()
