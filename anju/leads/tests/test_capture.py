@@ -241,3 +241,18 @@ def test_employee_referral_and_the_periodic_tasks(org, staff, channels, roster):
     assert lead.referrer_user == staff["marketing"]
     assert tasks.leads_escalate_uncontacted.call() == 0
     assert tasks.registrations_expire_due.call() == 0
+
+
+def test_a_customer_merge_moves_their_leads_and_referrals(org, staff, roster, channels,
+                                                          make_customer):
+    from anju.customers.merging import customer_merge
+
+    survivor = make_customer("张伟", owner=staff["c1"])
+    merged = make_customer("张伟", phones=["13800138000"], owner=staff["c1"])
+    lead = capture(org, name="张伟").lead
+    referred = capture(org, name="朋友", phone="13900139000", channel=channels["owner_ref"],
+                       referrer_customer=merged).lead
+    customer_merge(actor=staff["manager"], survivor=survivor, merged=merged, reason="同一人")
+    lead.refresh_from_db()
+    referred.refresh_from_db()
+    assert lead.customer == survivor and referred.referrer_customer == survivor
