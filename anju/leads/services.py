@@ -890,3 +890,16 @@ def policy_set(*, actor: User, project: Project | None, **values: Any) -> LeadPo
     policy.save()
     config.config_changed()
     return policy
+
+
+# --- for the sales app ------------------------------------------------------------------------
+
+def registration_credit_deal(*, customer_id: int, project_id: int, deal_reference: str,
+                             amount: Decimal, signed_at: datetime.datetime):
+    """Credits the agency holding a live protected registration of this customer for this
+    project when a contract is signed; see `agency.registration_credit_deal`. Returns the
+    `AgencyCommission`, or None when no agency holds a claim."""
+    from .agency import registration_credit_deal as credit
+
+    return credit(customer_id=customer_id, project_id=project_id,
+                  deal_reference=deal_reference, amount=amount, signed_at=signed_at)

@@ -115,7 +115,7 @@ def test_credit_deal_within_protection_once(org, staff, agencies, make_customer)
     assert commission.agency == agencies["north"] and commission.amount == Decimal("30000.00")
     answer.refresh_from_db()
     assert answer.status == S.CONVERTED
-    again = agency.registration_credit_deal(
+    again = services.registration_credit_deal(
         customer_id=customer.pk, project_id=org["a"].pk, deal_reference="HT-001",
         amount=Decimal("3000000"), signed_at=signed)
     assert again.pk == commission.pk and AgencyCommission.objects.count() == 1
