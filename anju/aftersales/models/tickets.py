@@ -398,10 +398,12 @@ class Ticket(models.Model):
                                    name="ticket_satisfaction_1_to_5"),
         ]
         indexes = [
-            # the agent's queue: open tickets by the next deadline, walked in order and
-            # filtered by scope (a project's share of the open tickets is found early)
-            models.Index(fields=["next_due", "id"], name="ticket_open_due_idx",
-                         condition=Q(status__in=OPEN_STATUSES)),
+            # the agent's queue: running clocks by the next deadline, walked in order and
+            # filtered by status and scope (a project's share is found early). The condition
+            # has no parameter, so SQLite's planner matches it too (it cannot prove a partial
+            # index from a bound `status IN (...)`).
+            models.Index(fields=["next_due", "id"], name="ticket_running_due_idx",
+                         condition=Q(next_due__isnull=False)),
             # the SLA sweep: running clocks by the next warning time
             models.Index(fields=["warn_at"], name="ticket_sweep_warn_idx",
                          condition=Q(warn_at__isnull=False)),
