@@ -6,6 +6,7 @@ writes, as DRF's session authentication does), never a staff session or token, a
 row comes from the owner's own selectors: another owner's id is a 404."""
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.authentication import BaseAuthentication, CSRFCheck
@@ -19,11 +20,13 @@ from rest_framework.routers import BaseRouter
 from anju.aftersales.care import selectors as care_selectors
 from anju.aftersales.care import services as care
 from anju.aftersales.care.services import CareError
+from anju.aftersales.models import HandoverUnit, SurveyInvitation, Ticket
 from anju.aftersales.tickets import services as tickets
 from anju.aftersales.tickets.flows import IllegalMove
 from anju.aftersales.tickets.selectors import ticket_timeline
 from anju.core.api.base import AnjuGenericViewSet
 from anju.core.api.errors import Conflict
+from anju.property.models import Unit
 
 from . import selectors
 from .auth import owner_from_request
@@ -48,6 +51,14 @@ class OwnerSessionAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request) -> str:
         return 'Session realm="owner portal"'
+
+
+class OwnerSessionScheme(OpenApiAuthenticationExtension):
+    target_class = "anju.portal.api.OwnerSessionAuthentication"
+    name = "ownerSession"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "cookie", "name": "anju_owner"}
 
 
 class IsOwner(BasePermission):
@@ -79,7 +90,7 @@ class PortalViewSet(AnjuGenericViewSet):
 
 
 # --- units --------------------------------------------------------------------------------------
-class UnitSerializer(serializers.Serializer):
+class OwnerUnitSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     label = serializers.CharField()
     project = serializers.CharField(source="building.project.name")
@@ -90,14 +101,16 @@ class UnitSerializer(serializers.Serializer):
 class OwnerUnitViewSet(PortalViewSet):
     """The owner's units (buyer of a contracted or delivered deal)."""
 
-    serializer_class = UnitSerializer
+    queryset = Unit.objects.none()  # for the schema only
+    serializer_class = OwnerUnitSerializer
 
     def list(self, request: Request) -> Response:
-        return Response(UnitSerializer(selectors.owner_units(owner=self.owner), many=True).data)
+        units = selectors.owner_units(owner=self.owner)
+        return Response(OwnerUnitSerializer(units, many=True).data)
 
 
 # --- tickets ------------------------------------------------------------------------------------
-class TicketSerializer(serializers.Serializer):
+class OwnerTicketSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     number = serializers.CharField()
     ticket_type = serializers.CharField()
@@ -110,14 +123,14 @@ class TicketSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class EventSerializer(serializers.Serializer):
+class OwnerTicketEventSerializer(serializers.Serializer):
     kind = serializers.CharField()
     to_status = serializers.CharField()
     note = serializers.CharField()
     created_at = serializers.DateTimeField()
 
 
-class FileSerializer(serializers.Serializer):
+class OwnerTicketFileSerializer(serializers.Serializer):
     ticket_type = serializers.ChoiceField(choices=["repair", "complaint"])
     unit = serializers.IntegerField()
     location = serializers.IntegerField(required=False, allow_null=True)
@@ -127,7 +140,7 @@ class FileSerializer(serializers.Serializer):
                                    default=list)
 
 
-class RateSerializer(serializers.Serializer):
+class OwnerRateSerializer(serializers.Serializer):
     score = serializers.IntegerField(min_value=1, max_value=5)
     comment = serializers.CharField(required=False, allow_blank=True, default="",
                                     max_length=2000)
@@ -137,23 +150,24 @@ class OwnerTicketViewSet(PortalViewSet):
     """The owner's tickets: list, detail with the owner's timeline, file one (multipart with
     photos), confirm the work, rate it."""
 
-    serializer_class = TicketSerializer
+    queryset = Ticket.objects.none()  # for the schema only
+    serializer_class = OwnerTicketSerializer
 
     def list(self, request: Request) -> Response:
         rows = selectors.owner_tickets(owner=self.owner)[:100]
-        return Response(TicketSerializer(rows, many=True).data)
+        return Response(OwnerTicketSerializer(rows, many=True).data)
 
-    @extend_schema(responses={200: TicketSerializer})
+    @extend_schema(responses={200: OwnerTicketSerializer})
     def retrieve(self, request: Request, pk=None) -> Response:
         ticket = selectors.owner_ticket_get(owner=self.owner, ticket_id=pk)
-        data = TicketSerializer(ticket).data
-        data["events"] = EventSerializer(ticket_timeline(ticket=ticket, owner_view=True),
+        data = OwnerTicketSerializer(ticket).data
+        data["events"] = OwnerTicketEventSerializer(ticket_timeline(ticket=ticket, owner_view=True),
                                          many=True).data
         return Response(data)
 
-    @extend_schema(request=FileSerializer, responses={201: TicketSerializer})
+    @extend_schema(request=OwnerTicketFileSerializer, responses={201: OwnerTicketSerializer})
     def create(self, request: Request) -> Response:
-        params = FileSerializer(data=request.data)
+        params = OwnerTicketFileSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         data = params.validated_data
         unit = selectors.owner_unit_get(owner=self.owner, unit_id=data["unit"])
@@ -166,27 +180,27 @@ class OwnerTicketViewSet(PortalViewSet):
             location_id=data.get("location"), component_id=component_id,
             category_id=category_id, description=data["description"],
             photos=request.FILES.getlist("photos"), on_behalf_of_owner=True)
-        return Response(TicketSerializer(ticket).data, status=201)
+        return Response(OwnerTicketSerializer(ticket).data, status=201)
 
-    @extend_schema(request=None, responses={200: TicketSerializer})
+    @extend_schema(request=None, responses={200: OwnerTicketSerializer})
     @action(detail=True, methods=["post"])
     def confirm(self, request: Request, pk=None) -> Response:
         ticket = selectors.owner_ticket_get(owner=self.owner, ticket_id=pk)
         done = tickets.ticket_confirm(actor=self.owner.user, ticket_id=ticket.pk,
                                       customer_id=self.owner.customer_id)
-        return Response(TicketSerializer(done).data)
+        return Response(OwnerTicketSerializer(done).data)
 
-    @extend_schema(request=RateSerializer, responses={200: TicketSerializer})
+    @extend_schema(request=OwnerRateSerializer, responses={200: OwnerTicketSerializer})
     @action(detail=True, methods=["post"])
     def rate(self, request: Request, pk=None) -> Response:
         ticket = selectors.owner_ticket_get(owner=self.owner, ticket_id=pk)
-        params = RateSerializer(data=request.data)
+        params = OwnerRateSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         done = tickets.ticket_rate(actor=self.owner.user, ticket_id=ticket.pk,
                                    score=params.validated_data["score"],
                                    comment=params.validated_data["comment"],
                                    customer_id=self.owner.customer_id)
-        return Response(TicketSerializer(done).data)
+        return Response(OwnerTicketSerializer(done).data)
 
 
 def _no_problem() -> str:
@@ -196,7 +210,7 @@ def _no_problem() -> str:
 
 
 # --- surveys ------------------------------------------------------------------------------------
-class SurveySerializer(serializers.Serializer):
+class OwnerSurveySerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField(source="template.name")
     trigger = serializers.CharField()
@@ -210,21 +224,26 @@ class SurveySerializer(serializers.Serializer):
                  "required": q.required} for q in obj.template.questions.all()]
 
 
+class OwnerAnswersSerializer(serializers.Serializer):
+    answers = serializers.DictField(help_text="question id → answer")
+
+
 class OwnerSurveyViewSet(PortalViewSet):
     """The owner's surveys; POST `answer` with {"answers": {"<question id>": value}}."""
 
-    serializer_class = SurveySerializer
+    queryset = SurveyInvitation.objects.none()  # for the schema only
+    serializer_class = OwnerSurveySerializer
 
     def list(self, request: Request) -> Response:
         rows = selectors.owner_invitations(owner=self.owner).prefetch_related(
             "template__questions")[:50]
-        return Response(SurveySerializer(rows, many=True).data)
+        return Response(OwnerSurveySerializer(rows, many=True).data)
 
     def retrieve(self, request: Request, pk=None) -> Response:
-        return Response(SurveySerializer(
+        return Response(OwnerSurveySerializer(
             selectors.owner_invitation_get(owner=self.owner, invitation_id=pk)).data)
 
-    @extend_schema(request=serializers.DictField(), responses={200: SurveySerializer})
+    @extend_schema(request=OwnerAnswersSerializer, responses={200: OwnerSurveySerializer})
     @action(detail=True, methods=["post"])
     def answer(self, request: Request, pk=None) -> Response:
         invitation = selectors.owner_invitation_get(owner=self.owner, invitation_id=pk)
@@ -234,7 +253,7 @@ class OwnerSurveyViewSet(PortalViewSet):
         care.survey_submit(invitation=invitation,
                            answers={str(k): v for k, v in answers.items()})
         invitation.refresh_from_db()
-        return Response(SurveySerializer(invitation).data)
+        return Response(OwnerSurveySerializer(invitation).data)
 
 
 def _no_answers() -> str:
@@ -244,7 +263,7 @@ def _no_answers() -> str:
 
 
 # --- handover -----------------------------------------------------------------------------------
-class HandoverSerializer(serializers.Serializer):
+class OwnerHandoverSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     batch = serializers.CharField(source="batch.name")
     unit = serializers.CharField(source="unit.label")
@@ -254,14 +273,14 @@ class HandoverSerializer(serializers.Serializer):
                                                default=None)
 
 
-class SlotSerializer(serializers.Serializer):
+class OwnerSlotSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     starts_at = serializers.DateTimeField()
     ends_at = serializers.DateTimeField()
     free = serializers.IntegerField()
 
 
-class BookSerializer(serializers.Serializer):
+class OwnerBookSerializer(serializers.Serializer):
     slot = serializers.IntegerField()
 
 
@@ -269,28 +288,29 @@ class OwnerHandoverViewSet(PortalViewSet):
     """The owner's units in open handover batches; `slots` lists the bookable times, POST
     `book` books one (409 "slot_full" when it is taken)."""
 
-    serializer_class = HandoverSerializer
+    queryset = HandoverUnit.objects.none()  # for the schema only
+    serializer_class = OwnerHandoverSerializer
 
     def list(self, request: Request) -> Response:
-        return Response(HandoverSerializer(selectors.owner_handovers(owner=self.owner),
+        return Response(OwnerHandoverSerializer(selectors.owner_handovers(owner=self.owner),
                                            many=True).data)
 
-    @extend_schema(responses={200: SlotSerializer(many=True)})
+    @extend_schema(responses={200: OwnerSlotSerializer(many=True)})
     @action(detail=True, methods=["get"])
     def slots(self, request: Request, pk=None) -> Response:
         handover = selectors.owner_handover_get(owner=self.owner, handover_id=pk)
-        return Response(SlotSerializer(selectors.bookable_slots(handover=handover),
+        return Response(OwnerSlotSerializer(selectors.bookable_slots(handover=handover),
                                        many=True).data)
 
-    @extend_schema(request=BookSerializer, responses={200: HandoverSerializer})
+    @extend_schema(request=OwnerBookSerializer, responses={200: OwnerHandoverSerializer})
     @action(detail=True, methods=["post"])
     def book(self, request: Request, pk=None) -> Response:
         handover = selectors.owner_handover_get(owner=self.owner, handover_id=pk)
-        params = BookSerializer(data=request.data)
+        params = OwnerBookSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         care.handover_book(actor=self.owner.user, handover_id=handover.pk,
                            slot_id=params.validated_data["slot"])
-        return Response(HandoverSerializer(
+        return Response(OwnerHandoverSerializer(
             selectors.owner_handover_get(owner=self.owner, handover_id=pk)).data)
 
 

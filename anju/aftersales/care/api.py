@@ -55,7 +55,7 @@ class IsCareStaff(BasePermission):
 
 
 # --- knowledge base ---------------------------------------------------------------------------
-class ArticleSerializer(serializers.ModelSerializer):
+class KnowledgeArticleSerializer(serializers.ModelSerializer):
     category_name = serializers.CharField(source="category.name", read_only=True, default="")
 
     class Meta:
@@ -65,8 +65,8 @@ class ArticleSerializer(serializers.ModelSerializer):
         read_only_fields = ["created_at", "updated_at"]
 
 
-class SuggestionSerializer(serializers.Serializer):
-    articles = ArticleSerializer(many=True)
+class KnowledgeSuggestionSerializer(serializers.Serializer):
+    articles = KnowledgeArticleSerializer(many=True)
     resolutions = serializers.ListField(child=serializers.DictField())
 
 
@@ -76,7 +76,7 @@ class KnowledgeViewSet(CareErrorsMixin, mixins.ListModelMixin, mixins.RetrieveMo
     answer (Chinese fragments too), `?category=` narrows to a problem category."""
 
     model = KnowledgeArticle
-    serializer_class = ArticleSerializer
+    serializer_class = KnowledgeArticleSerializer
     permission_classes = [IsCareStaff]
 
     def scope_queryset(self, qs):
@@ -106,13 +106,13 @@ class KnowledgeViewSet(CareErrorsMixin, mixins.ListModelMixin, mixins.RetrieveMo
             actor=self.request.user, company=company, **self._fields(serializer.validated_data))
 
     def perform_update(self, serializer):
-        data = {**ArticleSerializer(serializer.instance).data, **serializer.validated_data}
+        data = {**KnowledgeArticleSerializer(serializer.instance).data, **serializer.validated_data}
         if "category" not in serializer.validated_data:
             data["category"] = serializer.instance.category
         serializer.instance = services.knowledge_article_update(
             actor=self.request.user, article=serializer.instance, **self._fields(data))
 
-    @extend_schema(responses={200: SuggestionSerializer})
+    @extend_schema(responses={200: KnowledgeSuggestionSerializer})
     @action(detail=False, methods=["get"])
     def suggest(self, request: Request) -> Response:
         """What to show while a ticket is typed: `?category=&text=` → articles and the
@@ -120,7 +120,7 @@ class KnowledgeViewSet(CareErrorsMixin, mixins.ListModelMixin, mixins.RetrieveMo
         articles, resolutions = selectors.knowledge_suggest(
             user=request.user, text=request.query_params.get("text", "")[:500],
             category_id=_int(request.query_params.get("category")))
-        return Response({"articles": ArticleSerializer(articles, many=True).data,
+        return Response({"articles": KnowledgeArticleSerializer(articles, many=True).data,
                          "resolutions": [r.__dict__ for r in resolutions]})
 
 
@@ -132,15 +132,15 @@ def _int(value):
 
 
 # --- surveys ------------------------------------------------------------------------------------
-class QuestionSerializer(serializers.ModelSerializer):
+class SurveyQuestionSerializer(serializers.ModelSerializer):
     class Meta:
         model = SurveyQuestion
         fields = ["id", "position", "kind", "text", "choices", "required"]
         read_only_fields = ["id", "position"]
 
 
-class TemplateSerializer(serializers.ModelSerializer):
-    questions = QuestionSerializer(many=True)
+class SurveyTemplateSerializer(serializers.ModelSerializer):
+    questions = SurveyQuestionSerializer(many=True)
 
     class Meta:
         model = SurveyTemplate
@@ -155,7 +155,7 @@ class SurveyTemplateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     Creating an active one retires the company's previous one of the same trigger."""
 
     model = SurveyTemplate
-    serializer_class = TemplateSerializer
+    serializer_class = SurveyTemplateSerializer
     permission_classes = [IsCareStaff]
 
     def scope_queryset(self, qs):
@@ -178,7 +178,7 @@ class SurveyTemplateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
                        for q in data["questions"]])
 
 
-class InvitationSerializer(serializers.ModelSerializer):
+class SurveyInvitationSerializer(serializers.ModelSerializer):
     survey = serializers.CharField(source="template.name", read_only=True)
     customer_name = serializers.CharField(source="customer.name", read_only=True)
 
@@ -189,7 +189,7 @@ class InvitationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class SendSerializer(serializers.Serializer):
+class SurveySendSerializer(serializers.Serializer):
     customer = serializers.IntegerField()
     project = serializers.IntegerField()
     trigger = serializers.ChoiceField(choices=SurveyTrigger.choices,
@@ -203,7 +203,7 @@ class SurveyInvitationViewSet(CareErrorsMixin, mixins.ListModelMixin,
     sends the company's active survey of a trigger to a customer once per reference."""
 
     model = SurveyInvitation
-    serializer_class = InvitationSerializer
+    serializer_class = SurveyInvitationSerializer
     permission_classes = [IsCareStaff]
     staff_may_write = True
 
@@ -213,10 +213,10 @@ class SurveyInvitationViewSet(CareErrorsMixin, mixins.ListModelMixin,
             qs = qs.filter(customer_id=customer)
         return qs.select_related("template", "customer")
 
-    @extend_schema(request=SendSerializer, responses={201: InvitationSerializer})
+    @extend_schema(request=SurveySendSerializer, responses={201: SurveyInvitationSerializer})
     @action(detail=False, methods=["post"])
     def send(self, request: Request) -> Response:
-        params = SendSerializer(data=request.data)
+        params = SurveySendSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         from anju.accounts.models import Project
 
@@ -233,10 +233,10 @@ class SurveyInvitationViewSet(CareErrorsMixin, mixins.ListModelMixin,
             reference=params.validated_data["reference"])
         if invitation is None:
             raise CareError(_("No active survey for this trigger."), "no_survey")
-        return Response(InvitationSerializer(invitation).data, status=201)
+        return Response(SurveyInvitationSerializer(invitation).data, status=201)
 
 
-class ResponseSerializer(serializers.ModelSerializer):
+class SurveyResponseSerializer(serializers.ModelSerializer):
     answers = serializers.SerializerMethodField()
 
     class Meta:
@@ -249,7 +249,7 @@ class ResponseSerializer(serializers.ModelSerializer):
                 for a in obj.answers.all()]
 
 
-class ScoresSerializer(serializers.Serializer):
+class SurveyScoresSerializer(serializers.Serializer):
     project = serializers.IntegerField(allow_null=True)
     project_name = serializers.CharField()
     responses = serializers.IntegerField()
@@ -260,13 +260,13 @@ class ScoresSerializer(serializers.Serializer):
 class SurveyResponseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
                             ScopedGenericViewSet):
     model = SurveyResponse
-    serializer_class = ResponseSerializer
+    serializer_class = SurveyResponseSerializer
     permission_classes = [IsCareStaff]
 
     def scope_queryset(self, qs):
         return qs.prefetch_related("answers")
 
-    @extend_schema(responses={200: ScoresSerializer(many=True)})
+    @extend_schema(responses={200: SurveyScoresSerializer(many=True)})
     @action(detail=False, methods=["get"])
     def scores(self, request: Request) -> Response:
         """NPS and CSAT per project: `?from=&to=` (dates, default the last year),
@@ -283,14 +283,14 @@ class SurveyResponseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
 
 
 # --- handover ---------------------------------------------------------------------------------
-class SlotSerializer(serializers.ModelSerializer):
+class HandoverSlotSerializer(serializers.ModelSerializer):
     class Meta:
         model = HandoverSlot
         fields = ["id", "batch", "starts_at", "ends_at", "capacity", "booked"]
         read_only_fields = ["id", "batch", "booked"]
 
 
-class BatchSerializer(serializers.ModelSerializer):
+class HandoverBatchSerializer(serializers.ModelSerializer):
     progress = serializers.SerializerMethodField()
 
     class Meta:
@@ -310,13 +310,13 @@ class HandoverBatchViewSet(CareErrorsMixin, mixins.ListModelMixin, mixins.Retrie
     batch with every sold unit of the building; `slots` lists and adds appointment slots."""
 
     model = HandoverBatch
-    serializer_class = BatchSerializer
+    serializer_class = HandoverBatchSerializer
     permission_classes = [IsCareStaff]
 
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         progress = selectors.handover_progress(batch_ids=[b.pk for b in page])
-        data = BatchSerializer(page, many=True, context={"progress": progress}).data
+        data = HandoverBatchSerializer(page, many=True, context={"progress": progress}).data
         return self.get_paginated_response(data)
 
     def perform_create(self, serializer):
@@ -329,18 +329,18 @@ class HandoverBatchViewSet(CareErrorsMixin, mixins.ListModelMixin, mixins.Retrie
             actor=self.request.user, building=building, name=data["name"],
             starts_on=data["starts_on"], ends_on=data["ends_on"])
 
-    @extend_schema(request=SlotSerializer, responses={200: SlotSerializer(many=True),
-                                                      201: SlotSerializer})
+    @extend_schema(request=HandoverSlotSerializer,
+                   responses={200: HandoverSlotSerializer(many=True), 201: HandoverSlotSerializer})
     @action(detail=True, methods=["get", "post"])
     def slots(self, request: Request, pk=None) -> Response:
         batch = self.get_object()
         if request.method == "POST":
-            params = SlotSerializer(data=request.data)
+            params = HandoverSlotSerializer(data=request.data)
             params.is_valid(raise_exception=True)
             slot = services.handover_slot_create(actor=request.user, batch=batch,
                                                  **params.validated_data)
-            return Response(SlotSerializer(slot).data, status=201)
-        return Response(SlotSerializer(selectors.handover_slots_of(batch=batch),
+            return Response(HandoverSlotSerializer(slot).data, status=201)
+        return Response(HandoverSlotSerializer(selectors.handover_slots_of(batch=batch),
                                        many=True).data)
 
 
@@ -356,11 +356,11 @@ class HandoverUnitSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class BookSerializer(serializers.Serializer):
+class HandoverBookSerializer(serializers.Serializer):
     slot = serializers.IntegerField()
 
 
-class LineSerializer(serializers.Serializer):
+class InspectionLineSerializer(serializers.Serializer):
     room = serializers.CharField(max_length=30)
     item = serializers.CharField(max_length=50)
     ok = serializers.BooleanField()
@@ -369,15 +369,15 @@ class LineSerializer(serializers.Serializer):
     category = serializers.IntegerField(required=False, allow_null=True, default=None)
 
 
-class InspectSerializer(serializers.Serializer):
-    items = LineSerializer(many=True)
+class HandoverInspectSerializer(serializers.Serializer):
+    items = InspectionLineSerializer(many=True)
 
 
-class KeysSerializer(serializers.Serializer):
+class HandoverKeysSerializer(serializers.Serializer):
     key_count = serializers.IntegerField()
 
 
-class SignSerializer(serializers.Serializer):
+class HandoverSignSerializer(serializers.Serializer):
     signed_by = serializers.CharField(max_length=50)
 
 
@@ -401,21 +401,21 @@ class HandoverUnitViewSet(CareErrorsMixin, mixins.ListModelMixin, mixins.Retriev
         return Response(HandoverUnitSerializer(
             self.get_queryset().get(pk=handover_id)).data)
 
-    @extend_schema(request=BookSerializer, responses={200: HandoverUnitSerializer})
+    @extend_schema(request=HandoverBookSerializer, responses={200: HandoverUnitSerializer})
     @action(detail=True, methods=["post"])
     def book(self, request: Request, pk=None) -> Response:
         handover = self.get_object()
-        params = BookSerializer(data=request.data)
+        params = HandoverBookSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         services.handover_book(actor=request.user, handover_id=handover.pk,
                                slot_id=params.validated_data["slot"])
         return self._done(handover.pk)
 
-    @extend_schema(request=InspectSerializer, responses={200: HandoverUnitSerializer})
+    @extend_schema(request=HandoverInspectSerializer, responses={200: HandoverUnitSerializer})
     @action(detail=True, methods=["post"])
     def inspect(self, request: Request, pk=None) -> Response:
         handover = self.get_object()
-        params = InspectSerializer(data=request.data)
+        params = HandoverInspectSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         services.handover_inspect(actor=request.user, handover_id=handover.pk, lines=[
             InspectionLine(room=i["room"], item=i["item"], ok=i["ok"], note=i["note"],
@@ -423,21 +423,21 @@ class HandoverUnitViewSet(CareErrorsMixin, mixins.ListModelMixin, mixins.Retriev
             for i in params.validated_data["items"]])
         return self._done(handover.pk)
 
-    @extend_schema(request=KeysSerializer, responses={200: HandoverUnitSerializer})
+    @extend_schema(request=HandoverKeysSerializer, responses={200: HandoverUnitSerializer})
     @action(detail=True, methods=["post"])
     def keys(self, request: Request, pk=None) -> Response:
         handover = self.get_object()
-        params = KeysSerializer(data=request.data)
+        params = HandoverKeysSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         services.handover_keys(actor=request.user, handover_id=handover.pk,
                                key_count=params.validated_data["key_count"])
         return self._done(handover.pk)
 
-    @extend_schema(request=SignSerializer, responses={200: HandoverUnitSerializer})
+    @extend_schema(request=HandoverSignSerializer, responses={200: HandoverUnitSerializer})
     @action(detail=True, methods=["post"], url_path="sign-off")
     def sign_off(self, request: Request, pk=None) -> Response:
         handover = self.get_object()
-        params = SignSerializer(data=request.data)
+        params = HandoverSignSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         services.handover_sign_off(actor=request.user, handover_id=handover.pk,
                                    signed_by=params.validated_data["signed_by"])
