@@ -8,8 +8,10 @@ class SalesConfig(AppConfig):
     verbose_name = _("Sales")
 
     def ready(self) -> None:
+        from . import lead_links
         from .deals.audit import deals_audit_register
         from .opportunities.audit import opportunities_audit_register
 
         deals_audit_register()
         opportunities_audit_register()
+        lead_links.connect()

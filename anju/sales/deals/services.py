@@ -31,6 +31,7 @@ from anju.core.money import MoneyError, format_yuan, to_fen
 from anju.core.notifications import notify
 from anju.customers import services as customer_services
 from anju.customers.models import Customer, Interaction, Stage
+from anju.leads.services import registration_credit_deal
 from anju.property.models import Unit
 from anju.property.services import UnitTransitionError, unit_transition
 from anju.sales.models.deals import (
@@ -550,6 +551,10 @@ def deal_contract(*, actor: User, deal: Deal | int, buyers: Sequence[tuple[Any, 
     for customer, _share in cleaned_buyers:
         _stage_forward(actor, customer, Stage.OWNER)
     _follow(current, actor, "contracted", _("contract %(number)s") % {"number": number})
+    # the agency whose protected registration brought the customer is owed its commission
+    registration_credit_deal(customer_id=current.customer_id, project_id=current.project_id,
+                             deal_reference=f"deal:{current.pk}", amount=final_price,
+                             signed_at=now)
     return current
 
 
