@@ -246,6 +246,9 @@ def handover_book(request: HttpRequest, pk: int) -> HttpResponse:
     message, status = "", 200
     if request.method == "POST":
         try:
+            if request.POST.get("action") == "cancel":
+                care.handover_cancel_booking(actor=owner.user, handover_id=handover.pk)
+                return redirect("portal:handover_book", handover.pk)
             slot_id = int(request.POST.get("slot") or 0)
             care.handover_book(actor=owner.user, handover_id=handover.pk, slot_id=slot_id)
             return redirect("portal:handover_book", handover.pk)

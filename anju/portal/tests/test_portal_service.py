@@ -196,6 +196,11 @@ def test_owner_books_a_handover_slot_and_a_full_one_is_refused(owners, owner_cli
     assert api_full.status_code == 409 and api_full.json()["code"] == "slot_full"
     slot.refresh_from_db()
     assert slot.booked == 1
+    # the first owner gives the place up; the second one takes it
+    assert a.post(f"/owner/handover/{handover_a.pk}/", {"action": "cancel"}).status_code == 302
+    assert b.post(f"/owner/handover/{handover_b.pk}/", {"slot": slot.pk}).status_code == 302
+    slot.refresh_from_db()
+    assert slot.booked == 1 and slot.bookings.get().pk == handover_b.pk
 
 
 def test_portal_api_files_follows_and_rates_with_pinned_queries(
