@@ -114,3 +114,11 @@ def test_pages_list_show_and_edit_articles_with_errors_named(articles, care_staf
     # agents read, managers write
     assert client(care_staff["agent"]).get(
         reverse("aftersales:knowledge_create")).status_code == 403
+
+
+def test_the_reception_form_asks_for_suggestions_while_a_ticket_is_typed(care_staff):
+    page = client(care_staff["agent"]).get(reverse("aftersales:ticket_new"))
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert f'hx-get="{reverse("aftersales:knowledge_suggest")}"' in body
+    assert 'hx-include="[name=category], [name=description]"' in body
