@@ -62,6 +62,49 @@ def browser_type_launch_args(browser_type_launch_args):
             "args": CHROMIUM_ARGS}
 
 
+def signed_in_session_key(user) -> str:
+    """A database session signed in as `user`, for a browser's cookie."""
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    return session.session_key
+
+
+@pytest.fixture
+def open_as(live_server, browser):
+    """`open_as(user, path, **context_args)`: a page in a new browser context (its own
+    cookies), signed in as `user` (None: anonymous), at `path` of the live server. The page's
+    `csp_errors` collects the console's Content-Security-Policy complaints. Every test uses
+    the session's one browser (pytest-playwright's `browser`): a second sync Playwright in
+    the same run fails inside the first one's event loop."""
+    from django.conf import settings
+
+    contexts = []
+
+    def open_page(user, path, **context_args):
+        context = browser.new_context(**context_args)
+        contexts.append(context)
+        if user is not None:
+            context.add_cookies([{"name": settings.SESSION_COOKIE_NAME,
+                                  "value": signed_in_session_key(user),
+                                  "url": live_server.url}])
+        page = context.new_page()
+        page.csp_errors = []
+        page.on("console", lambda m: page.csp_errors.append(m.text)
+                if "Content Security Policy" in m.text else None)
+        page.goto(live_server.url + path)
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
 TEST_PASSWORD = "x-secret-pass-2026"  # noqa: S105 (test users only)
 
 

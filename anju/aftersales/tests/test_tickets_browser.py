@@ -5,9 +5,6 @@ task with a photo. Marked `browser`."""
 import io
 
 import pytest
-from django.conf import settings
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.sessions.backends.db import SessionStore
 from PIL import Image
 
 from anju.aftersales.models import Ticket
@@ -18,40 +15,6 @@ from .tickets_fixtures import *  # noqa: F403
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True}
-
-
-def session_for(user) -> str:
-    session = SessionStore()
-    session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session.create()
-    return session.session_key
-
-
-@pytest.fixture
-def open_as(live_server):
-    from playwright.sync_api import sync_playwright
-
-    from anju.core.system_requirements import chromium_path
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path(),
-                                             args=["--no-sandbox", "--headless"])
-
-        def open_page(user, path, **context_args):
-            context = browser.new_context(**context_args)
-            context.add_cookies([{"name": settings.SESSION_COOKIE_NAME,
-                                  "value": session_for(user), "url": live_server.url}])
-            page = context.new_page()
-            page.csp_errors = []
-            page.on("console", lambda m: page.csp_errors.append(m.text)
-                    if "Content Security Policy" in m.text else None)
-            page.goto(live_server.url + path)
-            return page
-
-        yield open_page
-        browser.close()
 
 
 def test_reception_pickers_narrow_and_show_the_warranty(svc, lib, place, org, open_as):

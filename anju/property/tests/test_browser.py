@@ -3,45 +3,10 @@ manager locks a unit in a second session → the first session's cell changes co
 a reload; filters re-draw the grid in place. Marked `browser`."""
 
 import pytest
-from django.conf import settings
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.sessions.backends.db import SessionStore
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 TABLET = {"viewport": {"width": 820, "height": 1180}, "has_touch": True}
-
-
-def session_for(user) -> str:
-    session = SessionStore()
-    session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session.create()
-    return session.session_key
-
-
-@pytest.fixture
-def open_as(live_server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium",
-                                             args=["--no-sandbox"])
-
-        def open_page(user, path, **context_args):
-            context = browser.new_context(**context_args)
-            context.add_cookies([{"name": settings.SESSION_COOKIE_NAME,
-                                  "value": session_for(user), "url": live_server.url}])
-            page = context.new_page()
-            page.csp_errors = []
-            page.on("console", lambda m: page.csp_errors.append(m.text)
-                    if "Content Security Policy" in m.text else None)
-            page.goto(live_server.url + path)
-            return page
-
-        yield open_page
-        browser.close()
 
 
 def test_board_on_a_tablet_updates_when_someone_else_locks(org, make_user, make_building,

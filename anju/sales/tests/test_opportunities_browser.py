@@ -3,9 +3,6 @@ moves the card, a refused drop explains why and the card stays, a drop on "lost"
 the reason; the funnel chart draws. Marked `browser`."""
 
 import pytest
-from django.conf import settings
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.sessions.backends.db import SessionStore
 
 from anju.sales.models.opportunities import Opportunity
 
@@ -15,34 +12,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def page_for(live_server, people):
-    from playwright.sync_api import sync_playwright
-
-    from anju.core.system_requirements import chromium_path
-
-    user = people["consultant"]
-    session = SessionStore()
-    session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session.create()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path(),
-                                             args=["--no-sandbox"])
-
-        def open_page(path):
-            context = browser.new_context(viewport={"width": 2200, "height": 1000})
-            context.add_cookies([{"name": settings.SESSION_COOKIE_NAME,
-                                  "value": session.session_key, "url": live_server.url}])
-            page = context.new_page()
-            page.csp_errors = []
-            page.on("console", lambda m: page.csp_errors.append(m.text)
-                    if "Content Security Policy" in m.text else None)
-            page.goto(live_server.url + path)
-            return page
-
-        yield open_page
-        browser.close()
+def page_for(open_as, people):
+    return lambda path: open_as(people["consultant"], path,
+                                viewport={"width": 2200, "height": 1000})
 
 
 def test_board_moves_refuses_and_asks_why_lost(page_for, make_opportunity):

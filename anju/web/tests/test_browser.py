@@ -2,9 +2,6 @@
 collapses on a phone. Marked `browser` (needs the Debian chromium package)."""
 
 import pytest
-from django.conf import settings
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.sessions.backends.db import SessionStore
 
 from anju.core.notifications import notify
 
@@ -12,31 +9,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def page_for(live_server, consultant):
-    from playwright.sync_api import sync_playwright
-
-    session = SessionStore()
-    session[SESSION_KEY] = str(consultant.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    session[HASH_SESSION_KEY] = consultant.get_session_auth_hash()
-    session.create()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium",
-                                             args=["--no-sandbox"])
-
-        def open_page(path, **context_args):
-            context = browser.new_context(**context_args)
-            context.add_cookies([{"name": settings.SESSION_COOKIE_NAME,
-                                  "value": session.session_key, "url": live_server.url}])
-            page = context.new_page()
-            page.csp_errors = []
-            page.on("console", lambda m: page.csp_errors.append(m.text)
-                    if "Content Security Policy" in m.text else None)
-            page.goto(live_server.url + path)
-            return page
-
-        yield open_page
-        browser.close()
+def page_for(open_as, consultant):
+    return lambda path, **context_args: open_as(consultant, path, **context_args)
 
 
 def test_echarts_tile_draws_under_csp(page_for, consultant):
