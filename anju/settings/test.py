@@ -11,3 +11,14 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 AXES_ENABLED = True
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A file, not Django's in-memory test database: the live server of the browser tests
+    # answers a page's parallel htmx requests in threads, and an in-memory database makes
+    # them share one SQLite connection, which fails under concurrent use ("bad parameter or
+    # other API misuse") and drops the session. One file per test process.
+    import os
+    import tempfile
+
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": os.path.join(tempfile.gettempdir(), f"anju-test-{os.getpid()}.sqlite3")}
