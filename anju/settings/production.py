@@ -16,7 +16,7 @@ SECURE_HSTS_PRELOAD = env_bool("ANJU_HSTS_PRELOAD", False)
 if not SECURE_HSTS_PRELOAD:
     # Preloading is a browser-wide promise for a public domain; most offices run Anju on an
     # intranet name that cannot be preloaded, so it is opt-in (ANJU_HSTS_PRELOAD=true).
-    SILENCED_SYSTEM_CHECKS = ["security.W021"]
+    SILENCED_SYSTEM_CHECKS = [*SILENCED_SYSTEM_CHECKS, "security.W021"]  # noqa: F405
 
 from django.core.exceptions import ImproperlyConfigured  # noqa: E402
 
