@@ -3,9 +3,6 @@ the on-duty consultant's inbox; an agency agent's page lists only their own regi
 masked. Marked `browser`; the pages run under the site's strict CSP."""
 
 import pytest
-from django.conf import settings
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.sessions.backends.db import SessionStore
 from django.urls import reverse
 
 from anju.leads import agency
@@ -17,28 +14,8 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touc
          "device_scale_factor": 2}
 
 
-def session_for(user) -> str:
-    session = SessionStore()
-    session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session.create()
-    return session.session_key
-
-
-def signed_in(browser, live_server, user, **options):
-    context = browser.new_context(**options)
-    context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session_for(user),
-                          "url": live_server.url}])
-    page = context.new_page()
-    page.csp_errors = []
-    page.on("console", lambda m: page.csp_errors.append(m.text)
-            if "Content Security Policy" in m.text else None)
-    return page
-
-
 def test_qr_checkin_on_a_phone_lands_in_the_on_duty_consultants_inbox(
-        browser, live_server, org, staff, channels, roster):
+        browser, live_server, open_as, org, staff, channels, roster):
     context = browser.new_context(**PHONE)
     page = context.new_page()
     page.goto(live_server.url + reverse("leads:checkin", args=[org["a"].code]))
@@ -63,8 +40,7 @@ def test_qr_checkin_on_a_phone_lands_in_the_on_duty_consultants_inbox(
 
     lead = Lead.objects.get()
     assert lead.assigned_to == staff["c1"] and lead.method == "qr"
-    inbox = signed_in(browser, live_server, staff["c1"])
-    inbox.goto(live_server.url + reverse("core:inbox"))
+    inbox = open_as(staff["c1"], reverse("core:inbox"))
     item = inbox.get_by_text("案场来访：林晓")
     item.wait_for()
     assert inbox.csp_errors == []
@@ -73,16 +49,14 @@ def test_qr_checkin_on_a_phone_lands_in_the_on_duty_consultants_inbox(
     assert "138****8000" in inbox.locator("#queue-rows").inner_text()
 
 
-def test_agent_sees_only_their_own_masked_registrations(browser, live_server, org, staff,
-                                                        agencies):
+def test_agent_sees_only_their_own_masked_registrations(open_as, org, staff, agencies):
     agency.registration_submit(actor=agencies["n1"], project=org["a"], customer_name="张伟",
                                phone="13800138000")
     agency.registration_submit(actor=agencies["n2"], project=org["a"], customer_name="同事客户",
                                phone="13900139000")
     agency.registration_submit(actor=agencies["s1"], project=org["a"], customer_name="别家客户",
                                phone="13700137000")
-    page = signed_in(browser, live_server, agencies["n1"], **PHONE)
-    page.goto(live_server.url + reverse("leads:registrations"))
+    page = open_as(agencies["n1"], reverse("leads:registrations"), **PHONE)
     table = page.locator("#registrations tbody")
     assert table.locator("tr").count() == 1
     text = table.inner_text()

@@ -7,9 +7,6 @@ import io
 import re
 
 import pytest
-from django.conf import settings
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.sessions.backends.db import SessionStore
 from PIL import Image
 
 from anju.aftersales.models import Ticket, TicketCallback, TicketPhoto
@@ -22,25 +19,6 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touc
          "device_scale_factor": 2}
 
 
-def staff_page(browser, live_server, user, **options):
-    session = SessionStore()
-    session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session.create()
-    context = browser.new_context(**options)
-    context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session.session_key,
-                          "url": live_server.url}])
-    return watched(context.new_page())
-
-
-def watched(page):
-    page.csp_errors = []
-    page.on("console", lambda m: page.csp_errors.append(m.text)
-            if "Content Security Policy" in m.text else None)
-    return page
-
-
 def jpeg(path, colour=(180, 40, 40)) -> str:
     buffer = io.BytesIO()
     tags = Image.Exif()
@@ -51,14 +29,13 @@ def jpeg(path, colour=(180, 40, 40)) -> str:
 
 
 def test_owner_files_a_leak_on_a_phone_agent_dispatches_worker_completes_owner_rates(
-        browser, live_server, owners, estate, lib, care_staff, make_user, org, sms, tmp_path):
+        open_as, owners, estate, lib, care_staff, make_user, org, sms, tmp_path):
     worker = make_user("cworker", "service_agent", projects=[org["a"]],
                        display_name="维修师傅老李")
     owner = owners["a"]
 
     # 1. the owner, on a phone: sign in with a code sent by SMS
-    phone = watched(browser.new_context(**PHONE).new_page())
-    phone.goto(live_server.url + "/owner/")
+    phone = open_as(None, "/owner/", **PHONE)
     assert "/owner/login/" in phone.url
     phone.fill("input[name=phone]", owner.phone)
     phone.click("button[value=send]")
@@ -84,8 +61,7 @@ def test_owner_files_a_leak_on_a_phone_agent_dispatches_worker_completes_owner_r
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
 
     # 3. the agent dispatches it to the worker on the staff ticket page
-    agent = staff_page(browser, live_server, care_staff["agent"])
-    agent.goto(f"{live_server.url}/service/tickets/{ticket.pk}/")
+    agent = open_as(care_staff["agent"], f"/service/tickets/{ticket.pk}/")
     dispatch = agent.locator("form[data-action=dispatch]")
     dispatch.locator("select[name=user]").select_option(str(worker.pk))
     dispatch.locator("button[type=submit]").click()
@@ -94,8 +70,7 @@ def test_owner_files_a_leak_on_a_phone_agent_dispatches_worker_completes_owner_r
     assert ticket.status == "dispatched" and ticket.assignee_user_id == worker.pk
 
     # 4. the worker accepts, starts and completes it with a photo, on a phone
-    hands = staff_page(browser, live_server, worker, **PHONE)
-    hands.goto(f"{live_server.url}/service/tickets/{ticket.pk}/")
+    hands = open_as(worker, f"/service/tickets/{ticket.pk}/", **PHONE)
     for action in ("accept", "start"):
         hands.locator(f"form[data-action={action}] button[type=submit]").click()
         hands.wait_for_load_state()

@@ -3,47 +3,12 @@ search → deposit) and a second browser session sees that unit change colour wi
 reload. Marked `browser` (Chromium)."""
 
 import pytest
-from django.conf import settings
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.sessions.backends.db import SessionStore
 
 from anju.sales.models import Deal
 
 from .deals_fixtures import build
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def session_for(user) -> str:
-    session = SessionStore()
-    session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session.create()
-    return session.session_key
-
-
-@pytest.fixture
-def open_as(live_server, browser):
-    """Pages signed in as a user, each in its own browser context (the session's Chromium
-    from pytest-playwright's `browser` fixture, configured in anju/conftest.py)."""
-    contexts = []
-
-    def open_page(user, path):
-        context = browser.new_context()
-        contexts.append(context)
-        context.add_cookies([{"name": settings.SESSION_COOKIE_NAME,
-                              "value": session_for(user), "url": live_server.url}])
-        page = context.new_page()
-        page.csp_errors = []
-        page.on("console", lambda m: page.csp_errors.append(m.text)
-                if "Content Security Policy" in m.text else None)
-        page.goto(live_server.url + path)
-        return page
-
-    yield open_page
-    for context in contexts:
-        context.close()
 
 
 def choose_customer(page, text: str) -> None:
