@@ -212,10 +212,9 @@ class User(AbstractUser):
             if self.pk is not None:
                 # One query: members of the teams the user leads or belongs to, the user's
                 # projects and companies, and the teams they lead, each row tagged by kind.
-                teams = Q(team_id__in=Team.objects.order_by().filter(leader_id=self.pk)
-                          .values("id"))
-                led = (Team.objects.order_by().filter(leader_id=self.pk)
-                       .annotate(kind=models.Value(LED_TEAM)).values_list("id", "kind"))
+                led_teams = Team.objects.order_by().filter(leader_id=self.pk)
+                teams = Q(team_id__in=led_teams.values("id"))
+                led = led_teams.annotate(kind=models.Value(LED_TEAM)).values_list("id", "kind")
                 if self.team_id:
                     teams |= Q(team_id=self.team_id)
                 members = (User.objects.order_by().filter(teams)

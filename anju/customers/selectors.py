@@ -7,7 +7,7 @@ import base64
 import datetime
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from django.core.cache import cache
@@ -419,9 +419,10 @@ LIST_CHOICES_SECONDS = 60
 def _scope_digest(viewer: User) -> str:
     """The viewer's data scope as a short, process-independent string (a cache-key part)."""
     scope = viewer.data_scope()
-    text = "|".join([scope.level, str(scope.user_id), *(
-        ",".join(map(str, sorted(ids)))
-        for ids in (scope.team_member_ids, scope.project_ids, scope.company_ids))])
+    # every field of the scope, so one added to DataScope later is part of the key too
+    text = "|".join(",".join(map(str, sorted(value))) if isinstance(value, frozenset)
+                    else str(value)
+                    for value in (getattr(scope, item.name) for item in fields(scope)))
     return hashlib.blake2s(text.encode(), digest_size=8).hexdigest()
 
 
