@@ -1,3 +1,4 @@
+import itertools
 import os
 
 import pytest
@@ -106,6 +107,68 @@ def open_as(live_server, browser):
 
 
 TEST_PASSWORD = "x-secret-pass-2026"  # noqa: S105 (test users only)
+
+_phone_counter = itertools.count(1)
+
+
+def next_phone() -> str:
+    """A fresh valid mainland mobile number (national form), unique in the test run."""
+    return f"139{next(_phone_counter):08d}"
+
+
+@pytest.fixture
+def make_customer(org):
+    """`make_customer(name=..., phones=[...], owner=..., project=..., **fields)`: a customer
+    with its phones (first = primary; none given: a fresh one; [] for none) and search terms,
+    written straight to the tables (no service rules, no dedup)."""
+    from anju.core.normalise import normalise_id_number, normalise_phone, phone_last4
+    from anju.customers.indexing import customer_terms_rebuild
+    from anju.customers.models import Customer, CustomerPhone
+
+    def make(name="张三", *, phones=None, owner=None, project=None, company=None,
+             id_number="", **fields):
+        project = project if project is not None else org["a"]
+        company = company or project.company
+        phones = [normalise_phone(raw) for raw in (phones if phones is not None
+                                                   else [next_phone()])]
+        customer = Customer.objects.create(
+            company=company, project=project, owner=owner, name=name,
+            id_number=normalise_id_number(id_number) if id_number else "",
+            primary_phone=phones[0] if phones else "", **fields)
+        CustomerPhone.objects.bulk_create([
+            CustomerPhone(customer=customer, e164=e164, last4=phone_last4(e164),
+                          is_primary=index == 0)
+            for index, e164 in enumerate(phones)])
+        customer_terms_rebuild(customers=[customer])
+        return customer
+
+    return make
+
+
+@pytest.fixture
+def api_for():
+    """`api_for(user)`: a DRF APIClient authenticated as the user."""
+    from rest_framework.test import APIClient
+
+    def make(user):
+        client = APIClient()
+        client.force_authenticate(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def client_for():
+    """`client_for(user)`: a Django test Client logged in as the user."""
+    from django.test import Client
+
+    def make(user):
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return make
 
 
 @pytest.fixture

@@ -1,5 +1,4 @@
 import pytest
-from rest_framework.test import APIClient
 
 
 @pytest.fixture
@@ -12,13 +11,3 @@ def people(org, make_user):
         "auditor": make_user("auditor1", "auditor"),
         "outsider": make_user("consultant9", "sales_consultant", projects=[org["c"]]),
     }
-
-
-@pytest.fixture
-def api_for():
-    def make(user):
-        client = APIClient()
-        client.force_authenticate(user)
-        return client
-
-    return make

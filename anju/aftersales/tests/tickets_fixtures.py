@@ -16,9 +16,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 from PIL import Image
-from rest_framework.test import APIClient
 
 from anju.accounts.models import Team
 from anju.aftersales.tickets.calendar import SHANGHAI
@@ -106,25 +104,5 @@ def new_ticket(svc, lib, place):
                 "ticket_type": "repair", "channel": "call_centre"}
         args.update(overrides)
         return services.ticket_create(**args)
-
-    return make
-
-
-@pytest.fixture
-def api_for():
-    def make(user):
-        client = APIClient()
-        client.force_authenticate(user)
-        return client
-
-    return make
-
-
-@pytest.fixture
-def client_for():
-    def make(user):
-        client = Client()
-        client.force_login(user)
-        return client
 
     return make

@@ -8,27 +8,14 @@
 - `channels`: a small channel tree (`web` online ads > `douyin`, `walk_in`, `call_in`,
   `agency`, `owner_ref`).
 - `roster`: today's duty roster of project A: c1, c2, c3 in that order.
-- `make_customer`, `api_for`, `client_for`: as in the ledger's tests.
+- `make_customer`, `api_for`, `client_for`: from anju/conftest.py.
 """
 
-import itertools
-
 import pytest
-from django.test import Client
-from rest_framework.test import APIClient
 
 from anju.accounts.models import Team
-from anju.core.normalise import normalise_phone, phone_last4
-from anju.customers.indexing import customer_terms_rebuild
-from anju.customers.models import Customer, CustomerPhone
 from anju.leads import services
 from anju.leads.models import Agency, AgencyAgent, Channel
-
-_phones = itertools.count(1)
-
-
-def next_phone() -> str:
-    return f"137{next(_phones):08d}"
 
 
 @pytest.fixture
@@ -88,40 +75,3 @@ def roster(org, staff):
     return services.roster_set(actor=staff["manager"], project=org["a"],
                                date=services.today_local(),
                                consultants=[staff["c1"], staff["c2"], staff["c3"]])
-
-
-@pytest.fixture
-def make_customer(org):
-    def make(name="张三", *, phones=None, owner=None, project=None, **fields):
-        project = project if project is not None else org["a"]
-        phones = [normalise_phone(raw) for raw in (phones or [next_phone()])]
-        customer = Customer.objects.create(company=project.company, project=project,
-                                           owner=owner, name=name, primary_phone=phones[0],
-                                           **fields)
-        CustomerPhone.objects.bulk_create([
-            CustomerPhone(customer=customer, e164=e164, last4=phone_last4(e164),
-                          is_primary=index == 0) for index, e164 in enumerate(phones)])
-        customer_terms_rebuild(customers=[customer])
-        return customer
-
-    return make
-
-
-@pytest.fixture
-def api_for():
-    def make(user):
-        client = APIClient()
-        client.force_authenticate(user)
-        return client
-
-    return make
-
-
-@pytest.fixture
-def client_for():
-    def make(user):
-        client = Client()
-        client.force_login(user)
-        return client
-
-    return make

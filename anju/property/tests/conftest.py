@@ -12,8 +12,6 @@
 from decimal import Decimal
 
 import pytest
-from django.test import Client
-from rest_framework.test import APIClient
 
 from anju.property.models import Building, Unit, UnitType
 
@@ -65,26 +63,6 @@ def make_building(org):
 def unit(make_building):
     building = make_building(floors=1, per_floor=1, code="3")
     return building.units.get()
-
-
-@pytest.fixture
-def api_for():
-    def make(user):
-        client = APIClient()
-        client.force_authenticate(user)
-        return client
-
-    return make
-
-
-@pytest.fixture
-def client_for():
-    def make(user):
-        client = Client()
-        client.force_login(user)
-        return client
-
-    return make
 
 
 @pytest.fixture

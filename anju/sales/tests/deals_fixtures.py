@@ -13,9 +13,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
-from django.test import Client
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from anju.accounts.models import Team
 from anju.customers.models import Customer
@@ -76,24 +74,6 @@ def customer(org, people):
         project = project or org["a"]
         return Customer.objects.create(company=project.company, project=project, name=name,
                                        owner=owner or people["consultant"])
-    return make
-
-
-@pytest.fixture
-def client_for():
-    def make(user):
-        client = Client()
-        client.force_login(user)
-        return client
-    return make
-
-
-@pytest.fixture
-def api_for():
-    def make(user):
-        client = APIClient()
-        client.force_authenticate(user)
-        return client
     return make
 
 

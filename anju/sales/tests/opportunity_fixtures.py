@@ -4,24 +4,16 @@
 - `people`: `consultant` and `peer` (project A, team led by `manager`), `consultant_b`
   (project B), `manager` (sales manager, projects A and B: approves deals), `admin`,
   `outsider` (consultant of project C), `marketing` (project A).
-- `make_customer(name, owner=..., project=...)`: a customer written straight to the table.
+- `make_customer`, `api_for(user)`, `client_for(user)`: from anju/conftest.py.
 - `make_opportunity(customer=..., owner=..., stage=...)`: through the service.
-- `api_for(user)`, `client_for(user)`.
 """
 
-import itertools
-
 import pytest
-from django.test import Client
-from rest_framework.test import APIClient
 
 from anju.accounts.models import Team
-from anju.customers.models import Customer, CustomerPhone
 from anju.sales.opportunities import services
 
-_phones = itertools.count(1)
-
-__all__ = ["api_for", "client_for", "make_customer", "make_opportunity", "people"]
+__all__ = ["make_opportunity", "people"]
 
 
 @pytest.fixture
@@ -45,20 +37,6 @@ def people(org, make_user):
 
 
 @pytest.fixture
-def make_customer(org):
-    def make(name="张三", *, owner=None, project=None):
-        project = project if project is not None else org["a"]
-        e164 = f"+86139{next(_phones):08d}"
-        customer = Customer.objects.create(company=project.company, project=project,
-                                           owner=owner, name=name, primary_phone=e164)
-        CustomerPhone.objects.create(customer=customer, e164=e164, last4=e164[-4:],
-                                     is_primary=True)
-        return customer
-
-    return make
-
-
-@pytest.fixture
 def make_opportunity(org, people, make_customer):
     def make(*, customer=None, owner=None, project=None, stage="first_visit", actor=None,
              expected_value=None):
@@ -68,25 +46,5 @@ def make_opportunity(org, people, make_customer):
         return services.opportunity_create(actor=actor or owner, customer=customer,
                                            project=project, owner=owner, stage=stage,
                                            expected_value=expected_value)
-
-    return make
-
-
-@pytest.fixture
-def api_for():
-    def make(user):
-        client = APIClient()
-        client.force_authenticate(user)
-        return client
-
-    return make
-
-
-@pytest.fixture
-def client_for():
-    def make(user):
-        client = Client()
-        client.force_login(user)
-        return client
 
     return make
