@@ -10,7 +10,6 @@ filled on first use (one project, three unit types, the 320-unit building with u
 every state, a consultant and a manager). Target (issue 5): p95 ≤ 100 ms with a constant
 number of queries (checked here against a 5 × 2 building of the same project)."""
 
-import os
 import sys
 from pathlib import Path
 
@@ -19,45 +18,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common
 
 TARGET_MS = 100
-SQLITE_PATH = Path("/tmp/bench_board.sqlite3")  # noqa: S108 (the benches' own scratch file)
 FLOORS, PER_FLOOR = 40, 8
 
 
-def database_url(args) -> str:
-    if args.db == "postgresql":
-        return "postgres://postgres@127.0.0.1:5432/bench_board"
-    return f"sqlite:///{SQLITE_PATH}"
-
-
-def ensure_database(args) -> None:
-    if args.db != "postgresql":
-        if args.fresh:
-            SQLITE_PATH.unlink(missing_ok=True)
-        return
-    import psycopg
-
-    with psycopg.connect(common.PG_ADMIN_URL, autocommit=True) as admin:
-        if args.fresh:
-            admin.execute("DROP DATABASE IF EXISTS bench_board WITH (FORCE)")
-        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = 'bench_board'"
-                               ).fetchone()
-        if not exists:
-            admin.execute("CREATE DATABASE bench_board TEMPLATE template0 "
-                          "LOCALE 'C.UTF-8' ENCODING 'UTF8'")
-
-
-def setup(args) -> None:
-    ensure_database(args)
-    os.environ["DATABASE_URL"] = database_url(args)
-    sys.path.insert(0, str(common.ROOT))
-    os.environ["DJANGO_SETTINGS_MODULE"] = "anju.settings.dev"
-    os.environ.setdefault("ANJU_DEBUG", "0")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0, interactive=False)
 
 
 def fill():
@@ -118,7 +81,7 @@ def fill():
 def main() -> None:
     args = common.arguments(__doc__, extra=lambda parser: parser.add_argument(
         "--fresh", action="store_true", help="drop and rebuild the bench database"))
-    setup(args)
+    common.setup_own_database(args, "bench_board")
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 

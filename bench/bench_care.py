@@ -9,7 +9,6 @@ Its own database (`bench_care` on PostgreSQL, `/tmp/bench_care.sqlite3`), migrat
 on first use through bulk inserts (the services are tested elsewhere; here only reads count)."""
 
 import datetime
-import os
 import sys
 from pathlib import Path
 
@@ -17,40 +16,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common
 
-SQLITE_PATH = Path("/tmp/bench_care.sqlite3")  # noqa: S108 (the benches' own scratch file)
 RESPONSES, CUSTOMERS, PROJECTS = 200_000, 2_000, 5
 ARTICLES, BATCHES, UNITS_PER_BATCH = 2_000, 40, 250
 
 
-def database_url(args) -> str:
-    if args.db == "postgresql":
-        return "postgres://postgres@127.0.0.1:5432/bench_care"
-    return f"sqlite:///{SQLITE_PATH}"
-
-
-def setup(args) -> None:
-    if args.db == "postgresql":
-        import psycopg
-
-        with psycopg.connect(common.PG_ADMIN_URL, autocommit=True) as admin:
-            if args.fresh:
-                admin.execute("DROP DATABASE IF EXISTS bench_care WITH (FORCE)")
-            if not admin.execute("SELECT 1 FROM pg_database WHERE datname = 'bench_care'"
-                                 ).fetchone():
-                admin.execute("CREATE DATABASE bench_care TEMPLATE template0 "
-                              "LOCALE 'C.UTF-8' ENCODING 'UTF8'")
-    elif args.fresh:
-        SQLITE_PATH.unlink(missing_ok=True)
-    os.environ["DATABASE_URL"] = database_url(args)
-    sys.path.insert(0, str(common.ROOT))
-    os.environ["DJANGO_SETTINGS_MODULE"] = "anju.settings.dev"
-    os.environ.setdefault("ANJU_DEBUG", "0")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0, interactive=False)
 
 
 def fill():
@@ -147,7 +116,7 @@ def fill():
 def main() -> None:
     args = common.arguments(__doc__, extra=lambda parser: parser.add_argument(
         "--fresh", action="store_true", help="drop and rebuild the bench database"))
-    setup(args)
+    common.setup_own_database(args, "bench_care")
     manager = fill()
     from django.utils import timezone
 

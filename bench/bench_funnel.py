@@ -1,4 +1,4 @@
-# ruff: noqa: S311, S106, S607, S108  (synthetic data, a throwaway bench user, psql, /tmp)
+# ruff: noqa: S311, S106  (synthetic data, a throwaway bench user, psql, /tmp)
 """The sales funnel over 200k opportunities with their stage histories, through HTTP (the page
 `/sales/opportunities/funnel/` and the API `/api/v1/opportunities/funnel/`, whole Django stack
 in-process via the test Client), beside the same figures computed from the raw tables.
@@ -16,9 +16,7 @@ Target (issue 5): the funnel over 200k opportunities ≤ 300 ms (p95). The kanba
 list and the API list are measured on the same data (no target of their own)."""
 
 import datetime
-import os
 import random
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -35,31 +33,6 @@ CONSULTANTS_PER_PROJECT = 10
 MONTHS = 24
 
 
-def database_url(db: str) -> str:
-    if db == "postgresql":
-        return "postgres://postgres@127.0.0.1:5432/bench_funnel"
-    return "sqlite:////tmp/bench_funnel.sqlite3"
-
-
-def prepare(args) -> None:
-    os.environ["DATABASE_URL"] = database_url(args.db)
-    if args.fresh:
-        if args.db == "postgresql":
-            for sql in ("DROP DATABASE IF EXISTS bench_funnel",
-                        "CREATE DATABASE bench_funnel LOCALE 'C.UTF-8' TEMPLATE template0"):
-                subprocess.run(["psql", common.PG_ADMIN_URL, "-qc", sql], check=True)
-        else:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"/tmp/bench_funnel.sqlite3{suffix}").unlink(missing_ok=True)
-    sys.path.insert(0, str(common.ROOT))
-    os.environ["DJANGO_SETTINGS_MODULE"] = "anju.settings.dev"
-    os.environ.setdefault("ANJU_DEBUG", "0")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 PATHS = [  # (stages after first visit, weight)
@@ -185,7 +158,7 @@ def main() -> None:
 
     args = common.arguments(__doc__, extra)
     args.repeat = min(args.repeat, 100) if args.repeat == 200 else args.repeat
-    prepare(args)
+    common.setup_own_database(args, "bench_funnel")
     generate()
     from django.db import connection
 

@@ -1,4 +1,4 @@
-# ruff: noqa: S311, S106, S607, S108, S608  (synthetic data, bench users, psql, /tmp, own SQL)
+# ruff: noqa: S311, S106, S608  (synthetic data, bench users, psql, /tmp, own SQL)
 """Service tickets at scale: the agent's queue (open tickets in scope, SLA order) through
 HTTP, the quality report over a month and a year, and the SLA sweep over 100k open tickets.
 
@@ -16,9 +16,7 @@ Targets (issue 7): queue p95 ≤ 80 ms; quality report over a year ≤ 500 ms; S
 
 import datetime as dt
 import json
-import os
 import random
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -32,31 +30,6 @@ OPEN_SHARE = 0.10
 WARN_DUE, ESCALATE_DUE = 2000, 1000
 
 
-def database_url(db: str) -> str:
-    if db == "postgresql":
-        return "postgres://postgres@127.0.0.1:5432/bench_service"
-    return "sqlite:////tmp/bench_service.sqlite3"
-
-
-def prepare(args) -> None:
-    os.environ["DATABASE_URL"] = database_url(args.db)
-    if args.fresh:
-        if args.db == "postgresql":
-            for sql in ("DROP DATABASE IF EXISTS bench_service",
-                        "CREATE DATABASE bench_service LOCALE 'C.UTF-8' TEMPLATE template0"):
-                subprocess.run(["psql", common.PG_ADMIN_URL, "-qc", sql], check=True)
-        else:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"/tmp/bench_service.sqlite3{suffix}").unlink(missing_ok=True)
-    sys.path.insert(0, str(common.ROOT))
-    os.environ["DJANGO_SETTINGS_MODULE"] = "anju.settings.dev"
-    os.environ.setdefault("ANJU_DEBUG", "0")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def organisation():
@@ -210,7 +183,7 @@ def main() -> None:
     args.repeat = min(args.repeat, 100)
     if args.tickets is None:
         args.tickets = 1_000_000 if args.db == "postgresql" else 200_000
-    prepare(args)
+    common.setup_own_database(args, "bench_service")
     print(common.machine())
     company = organisation()
     generate(args, company)

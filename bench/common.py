@@ -55,6 +55,38 @@ def setup_django(args) -> None:
     django.setup()
 
 
+def setup_own_database(args, name: str) -> None:
+    """For a bench with data of its own: the PostgreSQL database `name` (dropped first with
+    `--fresh`, created `LOCALE 'C.UTF-8'` from template0 when missing) or the SQLite file
+    `/tmp/<name>.sqlite3` (removed with `--fresh`), then Django on it, migrated."""
+    sqlite_path = Path(f"/tmp/{name}.sqlite3")  # noqa: S108 (the benches' own scratch file)
+    if args.db == "postgresql":
+        import psycopg
+
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+            if args.fresh:
+                admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                                 [name]).fetchone():
+                admin.execute(f"CREATE DATABASE {name} TEMPLATE template0 "
+                              "LOCALE 'C.UTF-8' ENCODING 'UTF8'")
+        os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{name}"
+    else:
+        if args.fresh:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{sqlite_path}{suffix}").unlink(missing_ok=True)
+        os.environ["DATABASE_URL"] = f"sqlite:///{sqlite_path}"
+    sys.path.insert(0, str(ROOT))
+    os.environ["DJANGO_SETTINGS_MODULE"] = "anju.settings.dev"
+    os.environ.setdefault("ANJU_DEBUG", "0")  # no query log, no debug pages
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+
+
 def percentile(samples: list[float], fraction: float) -> float:
     ordered = sorted(samples)
     index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
