@@ -8,4 +8,4 @@ class CoreConfig(AppConfig):
     verbose_name = _("Core")
 
     def ready(self) -> None:
-        from . import checks, signals  # noqa: F401  (registers checks and receivers)
+        from . import checks, signals, task_language  # noqa: F401  (registers checks and receivers)

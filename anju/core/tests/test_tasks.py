@@ -6,7 +6,9 @@ from datetime import timedelta
 import pytest
 from django.contrib.sessions.models import Session
 from django.core.management import call_command
-from django.utils import timezone
+from django.tasks import task as background_task
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from anju.core import tasks
 
@@ -24,6 +26,31 @@ def make_sessions() -> None:
 
 def remaining_sessions() -> list[str]:
     return [key[:7] for key in Session.objects.values_list("session_key", flat=True)]
+
+
+@background_task
+def words_of_the_task() -> str:
+    return gettext("Core")
+
+
+@pytest.mark.django_db
+def test_a_task_speaks_the_installation_language_whoever_enqueued_it():
+    """An English-speaking request (or a worker started from an English terminal) must not
+    turn owners' SMS and staff notices into English."""
+    with translation.override("en"):
+        result = words_of_the_task.enqueue()
+        assert translation.get_language() == "en"  # the request's own language is back
+    assert result.return_value == "核心"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_speaks_the_installation_language_in_an_english_terminal(settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    result = words_of_the_task.enqueue()
+    with translation.override("en"):
+        call_command("db_worker", batch=True, startup_delay=False, reload=False, verbosity=0)
+    result.refresh()
+    assert result.return_value == "核心"
 
 
 @pytest.mark.django_db
