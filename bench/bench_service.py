@@ -12,10 +12,17 @@ a warning and 1,000 an escalation when the sweep runs. Databases: PostgreSQL
 `bench_service` on 127.0.0.1, SQLite `/tmp/bench_service.sqlite3`.
 
 Targets (issue 7): queue p95 ≤ 80 ms; quality report over a year ≤ 500 ms; SLA sweep over
-100k open tickets ≤ 10 s."""
+100k open tickets ≤ 10 s.
+
+Each queue figure is printed with the SQL statements of one page and the load average at the
+end of its timed runs (other work on the machine moves the figures). `--queue-only` times
+the queue scenarios alone (no quality report, no sweep, which changes escalation levels);
+`--explain` prints the plan of the agent's repairs queue (EXPLAIN ANALYZE on PostgreSQL,
+EXPLAIN QUERY PLAN on SQLite) for every statement of the page that reads tickets."""
 
 import datetime as dt
 import json
+import os
 import random
 import sys
 import time
@@ -176,9 +183,52 @@ def mark_sweep_due() -> tuple[int, int]:
     return len(open_ids[:WARN_DUE]), len(open_ids[WARN_DUE:])
 
 
+def queue_scenarios(client) -> list[tuple[str, str]]:
+    """The queue's URLs: first page, repairs, the second page of repairs (keyset from the
+    first), a filter that leaves the page short (no critical repairs in the data: the
+    running walk runs dry and the stopped clocks are read), and the API."""
+    repairs = "/service/tickets/?type=repair"
+    page = client.get(repairs)
+    assert page.status_code == 200, page.status_code
+    more = page.content.decode().split('class="button secondary" href="?')
+    second = (repairs.split("?")[0] + "?" + more[1].split('"')[0].replace("&amp;", "&")
+              if len(more) > 1 else repairs)
+    return [("queue page", "/service/tickets/"),
+            ("queue page, repairs", repairs),
+            ("queue page 2, repairs", second),
+            ("queue page, critical repairs (none)", repairs + "&urgency=critical"),
+            ("queue API", "/api/v1/tickets/queue/"),
+            ("queue API, repairs", "/api/v1/tickets/queue/?type=repair")]
+
+
+def page_statements(client, url) -> tuple[int, list[tuple[str, list]]]:
+    """How many SQL statements one page sends, and those that read tickets."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured), [q["sql"] for q in captured.captured_queries
+                           if 'FROM "aftersales_ticket"' in q["sql"]]
+
+
+def explain(args, statements: list[str]) -> None:
+    from django.db import connection
+
+    for sql in statements:
+        prefix = ("EXPLAIN (ANALYZE, BUFFERS) " if args.db == "postgresql"
+                  else "EXPLAIN QUERY PLAN ")
+        with connection.cursor() as cursor:
+            cursor.execute(prefix + sql)
+            plan = "\n".join("    " + " ".join(str(c) for c in row) for row in cursor.fetchall())
+        print(f"  plan of: {sql[:160]}…\n{plan}", flush=True)
+
+
 def main() -> None:
     args = common.arguments(__doc__.splitlines()[0], extra=lambda p: (
         p.add_argument("--fresh", action="store_true"),
+        p.add_argument("--queue-only", action="store_true"),
+        p.add_argument("--explain", action="store_true"),
         p.add_argument("--tickets", type=int, default=None)))
     args.repeat = min(args.repeat, 100)
     if args.tickets is None:
@@ -214,16 +264,23 @@ def main() -> None:
     results = []
     for who, user in (("agent (1 project)", agent), ("manager (company)", manager)):
         client = common.client_for(user)
-        for name, url in (("queue page", "/service/tickets/"),
-                          ("queue page, repairs", "/service/tickets/?type=repair"),
-                          ("queue API", "/api/v1/tickets/queue/")):
+        for name, url in queue_scenarios(client):
             def get(_arg, url=url, client=client):
                 response = client.get(url)
                 assert response.status_code == 200, response.status_code
 
-            results.append(common.report(f"{name} · {who}", common.timed(get, [None],
-                                                                          args.repeat),
-                                         target_ms=80))
+            result = common.report(f"{name} · {who}", common.timed(get, [None], args.repeat),
+                                   target_ms=80)
+            statements, ticket_sql = page_statements(client, url)
+            load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+            print(f"{'':<34} {statements} SQL statements a page; load average {load}",
+                  flush=True)
+            results.append(result)
+            if args.explain and who.startswith("agent") and "type=repair" in url \
+                    and "after_id" not in url and "urgency" not in url:
+                explain(args, ticket_sql)
+    if args.queue_only:
+        return
     client = common.client_for(manager)
     today = dt.date.today()
     year_ago = today - dt.timedelta(days=365)
