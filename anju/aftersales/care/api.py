@@ -292,12 +292,18 @@ class HandoverSlotSerializer(serializers.ModelSerializer):
 
 class HandoverBatchSerializer(serializers.ModelSerializer):
     progress = serializers.SerializerMethodField()
+    checklist = serializers.SerializerMethodField(
+        help_text="The batch's inspection checklist: [{room, items: [...]}], taken from the "
+                  "project's checklist when the batch was created.")
 
     class Meta:
         model = HandoverBatch
         fields = ["id", "project", "building", "name", "starts_on", "ends_on", "status",
-                  "created_at", "progress"]
-        read_only_fields = ["id", "project", "status", "created_at", "progress"]
+                  "created_at", "progress", "checklist"]
+        read_only_fields = ["id", "project", "status", "created_at", "progress", "checklist"]
+
+    def get_checklist(self, obj) -> list[dict]:
+        return services.batch_checklist(obj)
 
     def get_progress(self, obj) -> dict:
         return self.context.get("progress", {}).get(obj.pk) or selectors.handover_progress(
@@ -369,6 +375,14 @@ class InspectionLineSerializer(serializers.Serializer):
     category = serializers.IntegerField(required=False, allow_null=True, default=None)
 
 
+class ChecklistLineSerializer(serializers.Serializer):
+    room = serializers.CharField()
+    item = serializers.CharField()
+    result = serializers.CharField(allow_null=True)
+    note = serializers.CharField(allow_blank=True)
+    ticket = serializers.IntegerField(allow_null=True)
+
+
 class HandoverInspectSerializer(serializers.Serializer):
     items = InspectionLineSerializer(many=True)
 
@@ -395,7 +409,7 @@ class HandoverUnitViewSet(CareErrorsMixin, mixins.ListModelMixin, mixins.Retriev
         batch = _int(self.request.query_params.get("batch"))
         if batch:
             qs = qs.filter(batch_id=batch)
-        return qs.select_related("unit", "customer")
+        return qs.select_related("unit", "customer", "batch")
 
     def _done(self, handover_id: int) -> Response:
         return Response(HandoverUnitSerializer(
@@ -422,6 +436,22 @@ class HandoverUnitViewSet(CareErrorsMixin, mixins.ListModelMixin, mixins.Retriev
                            component_id=i["component"], category_id=i["category"])
             for i in params.validated_data["items"]])
         return self._done(handover.pk)
+
+    @extend_schema(responses={200: ChecklistLineSerializer(many=True)})
+    @action(detail=True, methods=["get"])
+    def checklist(self, request: Request, pk=None) -> Response:
+        """The unit's checklist (its batch's), line by line, with what was recorded so far."""
+        handover = self.get_object()
+        recorded = {(i.room, i.item): i for i in handover.inspection_items.all()}
+        lines = []
+        for row in services.batch_checklist(handover.batch):
+            for thing in row["items"]:
+                done = recorded.get((row["room"], thing))
+                lines.append({"room": row["room"], "item": thing,
+                              "result": done.result if done else None,
+                              "note": done.note if done else "",
+                              "ticket": done.ticket_id if done else None})
+        return Response(ChecklistLineSerializer(lines, many=True).data)
 
     @extend_schema(request=HandoverKeysSerializer, responses={200: HandoverUnitSerializer})
     @action(detail=True, methods=["post"])

@@ -1,7 +1,8 @@
 """The care demo step: knowledge-base articles in Chinese tied to the problem library,
-survey templates (after callback, after handover, yearly) with answered surveys, and a
-handover batch in progress (slots booked, units inspected with an issue sent to repair,
-keys handed over, one signed off), all through the services."""
+survey templates (after callback, after handover, yearly) with answered surveys, the
+handover project's own inspection checklist, and a handover batch in progress (slots booked,
+units inspected with an issue sent to repair, keys handed over, one signed off — a unit paid
+in full, so its deal is delivered), all through the services."""
 
 import datetime
 
@@ -149,6 +150,7 @@ def _handover(ctx: DemoContext) -> HandoverBatch | None:
     if building is None:
         return None
     actor = _staff(building.project)
+    _own_checklist(actor, building.project)
     today = timezone.localdate()
     batch = services.handover_batch_create(
         actor=actor, building=building, name=f"{building.name}第一批集中交付",
@@ -162,6 +164,12 @@ def _handover(ctx: DemoContext) -> HandoverBatch | None:
                 actor=actor, batch=batch, starts_at=start,
                 ends_at=start + datetime.timedelta(hours=1), capacity=3))
     units = list(batch.units.order_by("id"))
+    # The unit signed off (units[1]) is one whose deal is paid in full (or already delivered):
+    # sign-off delivers the deal, and sales refuses a unit with money still owed.
+    signable = [h for h in units if _paid_in_full(h.unit_id)]
+    if len(units) >= 2 and signable and signable[0] is not units[1]:
+        units.remove(signable[0])
+        units.insert(1, signable[0])
     for index, handover in enumerate(units[: max(1, len(units) * 2 // 3)]):
         services.handover_book(actor=actor, handover_id=handover.pk,
                                slot_id=slots[index % len(slots)].pk)
@@ -174,9 +182,33 @@ def _handover(ctx: DemoContext) -> HandoverBatch | None:
             lines.append(InspectionLine("卫生间", "天花", ok=False, note="天花角落有水渍",
                                         component_id=ceiling.pk, category_id=leak.pk))
         services.handover_inspect(actor=actor, handover_id=handover.pk, lines=lines)
-    if len(units) >= 2:
+    if len(units) >= 2 and signable:
         services.handover_keys(actor=actor, handover_id=units[1].pk, key_count=4)
         services.handover_sign_off(actor=actor, handover_id=units[1].pk,
                                    signed_by=units[1].customer.name if units[1].customer
                                    else "业主")
     return batch
+
+
+def _paid_in_full(unit_id: int) -> bool:
+    from django.db.models import F
+
+    from anju.sales.models import Deal
+
+    return Deal.objects.filter(unit_id=unit_id, status__in=OWNER_DEAL_STATUSES,
+                               received_amount=F("final_price")).exists()
+
+
+def _own_checklist(actor: User | None, project) -> None:
+    """The handover project's own checklist: the built-in one plus the entrance door, the
+    storeroom and the air-conditioning holes, the kind of change a project makes."""
+    company = project.company
+    for action, room, name in (("item_add", "客厅", "入户门"),
+                               ("item_add", "阳台", "空调孔"),
+                               ("room_add", "", "储藏间"),
+                               ("item_add", "储藏间", "墙面"),
+                               ("item_add", "储藏间", "地面"),
+                               ("item_up", "阳台", ""),):
+        services.checklist_change(actor=actor, company=company, project=project,
+                                  action=action, room=room, name=name,
+                                  item="空调孔" if action == "item_up" else "")

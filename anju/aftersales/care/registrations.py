@@ -28,12 +28,19 @@ def _audit() -> None:
     start-up, from the web app's `ready`)."""
     from anju.core.audit import audit_register
 
-    from ..models.care import HandoverBatch, HandoverSlot, HandoverUnit, KnowledgeArticle
+    from ..models.care import (
+        ChecklistTemplate,
+        HandoverBatch,
+        HandoverSlot,
+        HandoverUnit,
+        KnowledgeArticle,
+    )
 
     audit_register(KnowledgeArticle, include_fields=["title", "body", "keywords", "category",
                                                      "is_published"])
     audit_register(HandoverBatch, include_fields=["name", "starts_on", "ends_on", "status"])
     audit_register(HandoverSlot, include_fields=["starts_at", "ends_at", "capacity"])
+    audit_register(ChecklistTemplate, include_fields=["company", "project", "rooms"])
     audit_register(HandoverUnit, include_fields=["stage", "slot", "key_count", "signed_by"])
 
 

@@ -5,14 +5,16 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from anju.accounts.models import Company, Project
 from anju.core.scoping import Principal
 
 from ..models.care import (
+    ChecklistTemplate,
     HandoverBatch,
+    HandoverEvent,
     HandoverSlot,
     HandoverUnit,
     KnowledgeArticle,
@@ -218,6 +220,89 @@ def handover_units_of(*, batch: HandoverBatch) -> QuerySet[HandoverUnit]:
 
 def handover_slots_of(*, batch: HandoverBatch) -> QuerySet[HandoverSlot]:
     return HandoverSlot.objects.filter(batch=batch).order_by("starts_at", "id")
+
+
+def handover_events_of(*, handover: HandoverUnit) -> list[HandoverEvent]:
+    return list(HandoverEvent.objects.filter(handover=handover).select_related("actor"))
+
+
+# --- the inspection checklist -------------------------------------------------------------------
+CHECKLIST_SOURCES = ("project", "company", "default")
+
+
+def checklist_in_force(*, project_id: int) -> tuple[list[dict[str, Any]], str]:
+    """The checklist a new batch of the project takes, and where it comes from: the
+    project's own ("project"), its company's default ("company") or the built-in one
+    ("default"). One query."""
+    from .services import default_checklist
+
+    rows = list(ChecklistTemplate.objects.filter(
+        Q(project_id=project_id) | Q(project__isnull=True, company_id=Subquery(
+            Project.objects.filter(pk=project_id).values("company_id")[:1])))
+        .values_list("project_id", "rooms"))
+    own = next((rooms for project, rooms in rows if project is not None), None)
+    if own is not None:
+        return own, "project"
+    company = next((rooms for project, rooms in rows if project is None), None)
+    if company is not None:
+        return company, "company"
+    return default_checklist(), "default"
+
+
+def company_checklist(*, company_id: int) -> tuple[list[dict[str, Any]], str]:
+    """A company's default checklist ("company"), or the built-in one ("default")."""
+    from .services import default_checklist
+
+    rooms = (ChecklistTemplate.objects.filter(company_id=company_id, project__isnull=True)
+             .values_list("rooms", flat=True).first())
+    return (rooms, "company") if rooms is not None else (default_checklist(), "default")
+
+
+@dataclass(frozen=True)
+class ChecklistScope:
+    """A project (or a company's default) on the checklists page: where its checklist
+    comes from and how many items it has."""
+
+    company_id: int
+    company_name: str
+    project_id: int | None
+    project_name: str
+    source: str
+    rooms: int
+    items: int
+
+
+def checklist_overview(*, user: Principal) -> list[ChecklistScope]:
+    """The projects in the user's scope and their companies' defaults, each with the source
+    of its checklist. Three queries."""
+    from .services import default_checklist
+
+    projects = list(Project.objects.visible_to(user).select_related("company")
+                    .order_by("company__name", "name"))
+    company_ids = {p.company_id for p in projects}
+    templates = list(ChecklistTemplate.objects.filter(company_id__in=company_ids)
+                     .values_list("company_id", "project_id", "rooms"))
+    own = {project: rooms for _c, project, rooms in templates if project}
+    defaults = {company: rooms for company, project, rooms in templates if not project}
+    built_in = default_checklist()
+    result = []
+    companies = {p.company_id: p.company for p in projects}
+    for company_id, company in companies.items():
+        rooms = defaults.get(company_id, built_in)
+        result.append(ChecklistScope(company_id, company.name, None, "",
+                                     "company" if company_id in defaults else "default",
+                                     len(rooms), sum(len(r["items"]) for r in rooms)))
+    for project in projects:
+        if project.pk in own:
+            rooms, source = own[project.pk], "project"
+        elif project.company_id in defaults:
+            rooms, source = defaults[project.company_id], "company"
+        else:
+            rooms, source = built_in, "default"
+        result.append(ChecklistScope(project.company_id, project.company.name, project.pk,
+                                     project.name, source, len(rooms),
+                                     sum(len(r["items"]) for r in rooms)))
+    return result
 
 
 # --- the problem library, as choices for owners and inspectors --------------------------------

@@ -25,7 +25,9 @@ from anju.customers.models import Customer
 from anju.property.models import Building
 
 from ..models.care import (
+    ChecklistTemplate,
     HandoverBatch,
+    HandoverEvent,
     HandoverInspectionItem,
     HandoverSlot,
     HandoverUnit,
@@ -44,7 +46,9 @@ SURVEY_VALID_DAYS = 30
 # Deals whose buyers count as the owners of a unit.
 OWNER_DEAL_STATUSES = ("contracted", "delivered")
 
-# The on-site checklist: rooms and what is checked in each (编辑 here, or per batch later).
+# The built-in on-site checklist: rooms and what is checked in each. A project's own
+# checklist (`ChecklistTemplate`), or else its company's default, replaces it; this one is
+# the seed of both and what a company without any gets.
 CHECKLIST: dict[str, tuple[str, ...]] = {
     "客厅": ("墙面", "地面", "天花", "门窗", "水电"),
     "主卧": ("墙面", "地面", "门窗", "水电"),
@@ -57,7 +61,8 @@ CHECKLIST: dict[str, tuple[str, ...]] = {
 
 class CareError(Exception):
     """A refused care action: `code` is "slot_full", "slot_closed", "wrong_stage",
-    "already_answered", "expired" or "not_found"."""
+    "already_answered", "expired", "not_found", "not_paid" (sign-off of a unit whose deal
+    is not paid in full) or "deal_state" (the unit's deal cannot be delivered)."""
 
     def __init__(self, message: str, code: str) -> None:
         super().__init__(message)
@@ -354,9 +359,12 @@ def handover_batch_create(*, actor: Any, building: Building, name: str,
     _require(ends_on, "ends_on", _("Enter the last day."))
     if ends_on < starts_on:
         raise ValidationError({"ends_on": [_("The last day cannot be before the first day.")]})
+    from .selectors import checklist_in_force
+
+    rooms, _source = checklist_in_force(project_id=building.project_id)
     batch = HandoverBatch.objects.create(project_id=building.project_id, building=building,
                                          name=name, starts_on=starts_on, ends_on=ends_on,
-                                         created_by=actor)
+                                         checklist=rooms, created_by=actor)
     taken = HandoverUnit.objects.filter(batch__building=building,
                                         batch__status=HandoverBatch.Status.OPEN
                                         ).exclude(batch=batch).values("unit_id")
@@ -462,11 +470,17 @@ def handover_inspect(*, actor: Any, handover_id: int,
                         "wrong_stage")
     if not lines:
         raise ValidationError({"items": [_("Record at least one checked item.")]})
+    on_list = {(row["room"], thing) for row in batch_checklist(handover.batch)
+               for thing in row["items"]}
     done = set(handover.inspection_items.values_list("room", "item"))
     items = []
     for index, line in enumerate(lines, start=1):
         room = _text(line.room, "room", max_length=30)
         item = _text(line.item, "item", max_length=50)
+        if (room, item) not in on_list:
+            raise ValidationError({"items": [
+                _("%(line)s is not on this batch's inspection checklist.")
+                % {"line": f"{room} {item}"}]})
         if (room, item) in done:
             continue
         done.add((room, item))
@@ -533,15 +547,199 @@ def handover_keys(*, actor: Any, handover_id: int, key_count: int | None) -> Han
 
 @transaction.atomic
 def handover_sign_off(*, actor: Any, handover_id: int, signed_by: str) -> HandoverUnit:
-    """The owner signs the handover form; the handover survey is sent."""
+    """The owner signs the handover form: the unit is handed over in sales too (its live
+    deal becomes delivered, the unit `delivered`, through `deal_deliver_for_handover`, which
+    keeps the sales rule: paid in full), and the handover survey is sent. A deal not paid in
+    full refuses the sign-off (`not_paid`, naming the amount owed) and nothing is written; a
+    unit without a deal in Anju (sold before Anju, imported owners) is signed off and its
+    history says so. One transaction."""
+    from anju.sales.deals.services import DealError, deal_deliver_for_handover
+
     handover = _locked_handover(handover_id)
     if handover.stage != HandoverUnit.Stage.KEYS:
         raise CareError(_("Hand over the keys before signing off."), "wrong_stage")
-    handover.signed_by = _text(signed_by, "signed_by", max_length=50)
+    signer = _text(signed_by, "signed_by", max_length=50)
+    try:
+        deal, delivered_now = deal_deliver_for_handover(actor=actor, unit_id=handover.unit_id)
+    except ValidationError as exc:
+        messages = [m for ms in exc.message_dict.values() for m in ms] if hasattr(
+            exc, "error_dict") else exc.messages
+        raise CareError(" ".join(str(m) for m in messages), "not_paid") from None
+    except DealError as exc:
+        raise CareError(exc.message, "deal_state") from None
+    handover.signed_by = signer
     handover.stage = HandoverUnit.Stage.SIGNED
     handover.signed_at = timezone.now()
     handover.save(update_fields=["stage", "signed_by", "signed_at"])
+    by = actor if getattr(actor, "pk", None) else None
+    HandoverEvent.objects.create(handover=handover, kind=HandoverEvent.Kind.SIGNED, actor=by,
+                                 message=_("Signed off by %(name)s.") % {"name": signer})
+    if deal is None:
+        HandoverEvent.objects.create(
+            handover=handover, kind=HandoverEvent.Kind.NO_DEAL, actor=by,
+            message=_("This unit has no deal in Anju (sold before Anju or imported): "
+                      "nothing was delivered in sales."))
+    else:
+        HandoverEvent.objects.create(
+            handover=handover, kind=HandoverEvent.Kind.DELIVERED, actor=by,
+            message=(_("Deal %(deal)s delivered: the unit is handed over.") if delivered_now
+                     else _("Deal %(deal)s had already been delivered in sales."))
+            % {"deal": deal.contract_number or f"#{deal.pk}"})
     if handover.customer_id:
         survey_invite(customer=handover.customer, project=handover.batch.project,
                       trigger=SurveyTrigger.HANDOVER, reference=f"handover:{handover.pk}")
     return handover
+
+
+# --- the inspection checklist, per project ------------------------------------------------------
+ROOM_MAX, ITEM_MAX = 30, 50
+ROOMS_LIMIT, ITEMS_LIMIT = 30, 40
+CHECKLIST_ACTIONS = ("room_add", "room_rename", "room_up", "room_down", "room_remove",
+                     "item_add", "item_rename", "item_up", "item_down", "item_remove")
+
+
+def default_checklist() -> list[dict[str, Any]]:
+    """The built-in checklist, in the stored shape."""
+    return [{"room": room, "items": list(items)} for room, items in CHECKLIST.items()]
+
+
+def batch_checklist(batch: HandoverBatch) -> list[dict[str, Any]]:
+    """The checklist a batch inspects: its copy (a batch made before checklists were data
+    has none: the built-in one)."""
+    return batch.checklist or default_checklist()
+
+
+def _name(value: Any, field: str, max_length: int) -> str:
+    text = " ".join(str(value or "").split())
+    if not text:
+        raise ValidationError({field: [_("Enter the name of the room or item.")]})
+    if len(text) > max_length:
+        raise ValidationError({field: [_("At most %(n)d characters.") % {"n": max_length}]})
+    if "|" in text:
+        raise ValidationError({field: [_("A name cannot contain “|”.")]})
+    return text
+
+
+@transaction.atomic
+def checklist_template_open(*, actor: Any, company: Company,
+                            project: Project | None = None) -> ChecklistTemplate:
+    """The project's own checklist (or, without a project, the company's default), created
+    as a copy of the checklist in force when there is none yet."""
+    from .selectors import checklist_in_force
+
+    if project is not None and project.company_id != company.pk:
+        raise ValidationError({"project": [_("Choose a project of this company.")]})
+    existing = ChecklistTemplate.objects.filter(company=company, project=project).first()
+    if existing:
+        return existing
+    if project is not None:
+        rooms, _source = checklist_in_force(project_id=project.pk)
+    else:
+        rooms = default_checklist()
+    try:
+        with transaction.atomic():
+            return ChecklistTemplate.objects.create(company=company, project=project,
+                                                    rooms=rooms,
+                                                    updated_by=actor if getattr(
+                                                        actor, "pk", None) else None)
+    except IntegrityError:  # opened by someone else a moment ago
+        return ChecklistTemplate.objects.get(company=company, project=project)
+
+
+@transaction.atomic
+def checklist_change(*, actor: Any, company: Company, project: Project | None = None,
+                     action: str, room: str = "", item: str = "",
+                     name: str = "") -> ChecklistTemplate:
+    """One edit of a project's checklist (or, without a project, the company's default), on
+    the locked row: add, rename, move up/down or remove a room (`room`) or an item (`room`,
+    `item`); `name` is the new name for add/rename. The first edit of a project that has no
+    checklist of its own makes one, a copy of the one in force, in the same transaction.
+    Rooms and items are named, not numbered, so an edit never hits the wrong line after
+    someone else's. Batches already created keep their copy."""
+    if action not in CHECKLIST_ACTIONS:
+        raise ValidationError({"action": [_("Choose what to change.")]})
+    opened = checklist_template_open(actor=actor, company=company, project=project)
+    template = ChecklistTemplate.objects.select_for_update().get(pk=opened.pk)
+    rooms = [{"room": r["room"], "items": list(r["items"])} for r in template.rooms]
+    names = [r["room"] for r in rooms]
+
+    def find_room() -> dict[str, Any]:
+        wanted = " ".join(str(room or "").split())
+        for row in rooms:
+            if row["room"] == wanted:
+                return row
+        raise ValidationError({"room": [_("There is no room “%(room)s” on this checklist.")
+                                        % {"room": wanted}]})
+
+    def move(rows: list, index: int, step: int) -> None:
+        other = index + step
+        if 0 <= other < len(rows):
+            rows[index], rows[other] = rows[other], rows[index]
+
+    if action == "room_add":
+        new = _name(name, "name", ROOM_MAX)
+        if new in names:
+            raise ValidationError({"name": [_("There is already a room “%(room)s”.")
+                                            % {"room": new}]})
+        if len(rooms) >= ROOMS_LIMIT:
+            raise ValidationError({"name": [_("A checklist has at most %(n)d rooms.")
+                                            % {"n": ROOMS_LIMIT}]})
+        rooms.append({"room": new, "items": []})
+    elif action.startswith("room_"):
+        row = find_room()
+        index = rooms.index(row)
+        if action == "room_rename":
+            new = _name(name, "name", ROOM_MAX)
+            if new != row["room"] and new in names:
+                raise ValidationError({"name": [_("There is already a room “%(room)s”.")
+                                                % {"room": new}]})
+            row["room"] = new
+        elif action == "room_remove":
+            rooms.pop(index)
+        else:
+            move(rooms, index, -1 if action == "room_up" else 1)
+    else:
+        row = find_room()
+        things = row["items"]
+        if action == "item_add":
+            new = _name(name, "name", ITEM_MAX)
+            if new in things:
+                raise ValidationError({"name": [_("%(room)s already has “%(item)s”.")
+                                                % {"room": row["room"], "item": new}]})
+            if len(things) >= ITEMS_LIMIT:
+                raise ValidationError({"name": [_("A room has at most %(n)d items.")
+                                                % {"n": ITEMS_LIMIT}]})
+            things.append(new)
+        else:
+            wanted = " ".join(str(item or "").split())
+            if wanted not in things:
+                raise ValidationError({"item": [_("%(room)s has no item “%(item)s”.")
+                                                % {"room": row["room"], "item": wanted}]})
+            index = things.index(wanted)
+            if action == "item_rename":
+                new = _name(name, "name", ITEM_MAX)
+                if new != wanted and new in things:
+                    raise ValidationError({"name": [_("%(room)s already has “%(item)s”.")
+                                                    % {"room": row["room"], "item": new}]})
+                things[index] = new
+            elif action == "item_remove":
+                things.pop(index)
+            else:
+                move(things, index, -1 if action == "item_up" else 1)
+    if not any(r["items"] for r in rooms):
+        raise ValidationError({"items": [_("A checklist needs at least one item.")]})
+    template.rooms = rooms
+    template.updated_by = actor if getattr(actor, "pk", None) else None
+    template.save(update_fields=["rooms", "updated_by", "updated_at"])
+    return template
+
+
+@transaction.atomic
+def checklist_reset(*, actor: Any, company: Company, project: Project | None = None) -> None:
+    """Drops a project's own checklist (or a company's default): the next one in line (the
+    company's default, then the built-in one) applies to new batches again; batches already
+    made keep their copy."""
+    template = (ChecklistTemplate.objects.select_for_update()
+                .filter(company=company, project=project).first())
+    if template is not None:
+        template.delete()

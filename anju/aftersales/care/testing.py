@@ -7,6 +7,7 @@
   own customer; `estate["owners"]` maps unit label → customer, `estate["units"]` label → unit.
 - `other_estate`: one sold unit in project C.
 - `survey_template(company, trigger)`: an active survey (NPS, scale, choice, text).
+- `pay_in_full(unit)`: the unit's deal paid in full, so a handover sign-off delivers it.
 """
 
 from decimal import Decimal
@@ -135,6 +136,13 @@ def sms(settings):
     settings.ANJU_SMS_BACKEND = "anju.aftersales.care.testing.RecordingSmsGateway"
     RecordingSmsGateway.sent = []
     return RecordingSmsGateway.sent
+
+
+def pay_in_full(unit) -> None:
+    """Marks the unit's deal as paid in full (what sign-off needs to deliver it)."""
+    from django.db.models import F
+
+    Deal.objects.filter(unit=unit).update(received_amount=F("final_price"))
 
 
 def run_ticket_to_completion(*, agent, worker, ticket_id, note="已修复"):

@@ -12,7 +12,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from anju.accounts.models import Company, Role
+from anju.accounts.models import Company, Project, Role
 from anju.property.models import Building
 
 from ..models.care import (
@@ -23,7 +23,7 @@ from ..models.care import (
     SurveyTrigger,
 )
 from . import selectors, services
-from .services import CHECKLIST, CareError, InspectionLine
+from .services import CareError, InspectionLine, batch_checklist
 
 STAFF_ROLES = (Role.Code.SERVICE_AGENT, Role.Code.SERVICE_MANAGER, Role.Code.ADMIN,
                Role.Code.EXECUTIVE)
@@ -301,7 +301,8 @@ def handover_unit(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _render_unit(request, handover, errors, status=200, message=""):
     return render(request, "aftersales/care/handover_unit.html", {
-        "handover": handover, "checklist": CHECKLIST.items(),
+        "handover": handover, "checklist": batch_checklist(handover.batch),
+        "events": selectors.handover_events_of(handover=handover),
         "problems": selectors.problem_choices(
             company_ids={handover.batch.project.company_id}),
         "items": list(handover.inspection_items.all()),
@@ -320,8 +321,9 @@ def handover_unit_action(request: HttpRequest, pk: int, action: str) -> HttpResp
                                    slot_id=_int(request.POST.get("slot")) or 0)
         elif action == "inspect":
             lines = []
-            for room, items in CHECKLIST.items():
-                for item in items:
+            for row in batch_checklist(handover.batch):
+                room = row["room"]
+                for item in row["items"]:
                     key = f"{room}|{item}"
                     result = request.POST.get(f"r:{key}")
                     if result in ("ok", "issue"):
@@ -346,3 +348,75 @@ def handover_unit_action(request: HttpRequest, pk: int, action: str) -> HttpResp
         return _render_unit(request, _handover(request, pk), {}, status=409,
                             message=exc.message)
     return redirect("aftersales:handover_unit", handover.pk)
+
+
+# --- the inspection checklist per project -------------------------------------------------------
+def may_edit_company_checklist(user, company: Company) -> bool:
+    """A company's default checklist applies to all its projects: managers whose scope is
+    the company (or everything) edit it; a project's manager edits their project's."""
+    return is_care_manager(user) and (user.is_superuser or user.scope_level_in_force in (
+        "company", "all")) and Company.objects.visible_to(user).filter(pk=company.pk).exists()
+
+
+@login_required
+def checklist_list(request: HttpRequest) -> HttpResponse:
+    _staff(request)
+    return render(request, "aftersales/care/checklist_list.html", {
+        "rows": selectors.checklist_overview(user=request.user),
+        "may_manage": is_care_manager(request.user)})
+
+
+def _checklist_target(request: HttpRequest, company_id: int | None, project_id: int | None
+                      ) -> tuple[Company, Project | None]:
+    if project_id is not None:
+        project = (Project.objects.visible_to(request.user).select_related("company")
+                   .filter(pk=project_id).first())
+        if project is None:
+            raise Http404
+        return project.company, project
+    company = Company.objects.visible_to(request.user).filter(pk=company_id).first()
+    if company is None:
+        raise Http404
+    return company, None
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def checklist_edit(request: HttpRequest, company_id: int | None = None,
+                   project_id: int | None = None) -> HttpResponse:
+    """One project's checklist (or a company's default): rooms and items in order; managers
+    add, rename, move and remove them (htmx swaps the list, plain forms work too)."""
+    _staff(request)
+    company, project = _checklist_target(request, company_id, project_id)
+    may_edit = is_care_manager(request.user) if project else may_edit_company_checklist(
+        request.user, company)
+    errors: dict = {}
+    if request.method == "POST":
+        if not may_edit:
+            raise PermissionDenied
+        data = request.POST
+        try:
+            if data.get("action") == "reset":
+                services.checklist_reset(actor=request.user, company=company, project=project)
+            else:
+                services.checklist_change(
+                    actor=request.user, company=company, project=project,
+                    action=data.get("action", ""), room=data.get("room", ""),
+                    item=data.get("item", ""), name=data.get("name", ""))
+            if not request.headers.get("HX-Request"):
+                return redirect(request.path)
+        except ValidationError as exc:
+            errors = _errors(exc)
+        except CareError as exc:
+            errors = {"__all__": [exc.message]}
+    if project is not None:
+        rooms, source = selectors.checklist_in_force(project_id=project.pk)
+    else:
+        rooms, source = selectors.company_checklist(company_id=company.pk)
+    context = {"company": company, "project": project, "rooms": rooms, "source": source,
+               "may_edit": may_edit, "errors": errors}
+    if request.headers.get("HX-Request"):
+        # htmx swaps only 2xx answers: the list comes back with its errors shown in it.
+        return render(request, "aftersales/care/_checklist.html", context)
+    return render(request, "aftersales/care/checklist_edit.html", context,
+                  status=400 if errors else 200)

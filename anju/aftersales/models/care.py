@@ -16,7 +16,9 @@ from anju.accounts.models import Company, Project
 from anju.core.scoping import ScopedQuerySet, ScopeSpec
 
 __all__ = [
+    "ChecklistTemplate",
     "HandoverBatch",
+    "HandoverEvent",
     "HandoverInspectionItem",
     "HandoverSlot",
     "HandoverUnit",
@@ -214,6 +216,44 @@ class SurveyAnswer(models.Model):
 
 
 # --- handover (交付) -------------------------------------------------------------------------
+class ChecklistTemplate(models.Model):
+    """The on-site inspection checklist of a project (or, without a project, the company's
+    default): rooms in order, each with the items checked in it, in order.
+
+    `rooms` is `[{"room": "客厅", "items": ["墙面", "地面"]}, ...]`; every write goes through
+    `care.services.checklist_change` with the row locked, so two admins editing at once do
+    not lose each other's changes. A batch copies the checklist in force when it is created
+    (`HandoverBatch.checklist`), so later edits never change an inspection in progress."""
+
+    scope = ScopeSpec(project="project", company="company")
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+",
+                                verbose_name=_("company"))
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, null=True, blank=True,
+                                related_name="+", verbose_name=_("project"))
+    rooms = models.JSONField(_("rooms and items"), default=list)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                   null=True, blank=True, related_name="+",
+                                   verbose_name=_("changed by"))
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["company", "project", "id"]
+        verbose_name = _("inspection checklist")
+        verbose_name_plural = _("inspection checklists")
+        constraints = [
+            models.UniqueConstraint(fields=["project"], condition=Q(project__isnull=False),
+                                    name="checklist_one_per_project"),
+            models.UniqueConstraint(fields=["company"], condition=Q(project__isnull=True),
+                                    name="checklist_one_default_per_company"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.company_id}:{self.project_id or '-'}"
+
+
 class HandoverBatch(models.Model):
     scope = ScopeSpec(project="project", company="project__company")
 
@@ -230,6 +270,9 @@ class HandoverBatch(models.Model):
     ends_on = models.DateField(_("last day"))
     status = models.CharField(_("status"), max_length=8, choices=Status.choices,
                               default=Status.OPEN)
+    # The checklist in force when the batch was created (same shape as
+    # `ChecklistTemplate.rooms`): its inspections read this copy, never the live template.
+    checklist = models.JSONField(_("inspection checklist"), default=list, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
                                    null=True, blank=True, related_name="+",
                                    verbose_name=_("created by"))
@@ -357,3 +400,29 @@ class HandoverInspectionItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.room} {self.item}: {self.result}"
+
+
+class HandoverEvent(models.Model):
+    """The handover's history, append-only: what happened to one unit's handover and who did
+    it (sign-off records here whether the sales deal was delivered, or why not)."""
+
+    class Kind(models.TextChoices):
+        SIGNED = "signed", _("signed off")
+        DELIVERED = "delivered", _("deal delivered")
+        NO_DEAL = "no_deal", _("no deal in Anju")
+
+    handover = models.ForeignKey(HandoverUnit, on_delete=models.CASCADE,
+                                 related_name="events", verbose_name=_("handover"))
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    message = models.CharField(_("message"), max_length=300)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                              null=True, blank=True, related_name="+", verbose_name=_("by"))
+    created_at = models.DateTimeField(_("at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["handover", "created_at", "id"]
+        verbose_name = _("handover event")
+        verbose_name_plural = _("handover events")
+
+    def __str__(self) -> str:
+        return f"{self.handover_id}:{self.kind}"

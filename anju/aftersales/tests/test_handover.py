@@ -17,7 +17,7 @@ from rest_framework.test import APIClient
 from anju.aftersales.care import selectors, services
 from anju.aftersales.care.services import CareError, InspectionLine
 from anju.aftersales.care.testing import *  # noqa: F403
-from anju.aftersales.care.testing import sell_building
+from anju.aftersales.care.testing import pay_in_full, sell_building
 from anju.aftersales.models import (
     HandoverInspectionItem,
     HandoverSlot,
@@ -196,6 +196,7 @@ def test_keys_then_sign_off_in_order_and_the_handover_survey_goes_out(
     with pytest.raises(CareError):
         services.handover_sign_off(actor=None, handover_id=handover.pk, signed_by="业主")
     services.handover_keys(actor=None, handover_id=handover.pk, key_count=3)
+    pay_in_full(handover.unit)
     done = services.handover_sign_off(actor=None, handover_id=handover.pk,
                                       signed_by="业主7101")
     assert done.stage == "signed" and done.signed_by == "业主7101"
@@ -243,6 +244,7 @@ def test_pages_show_progress_and_run_the_steps(batch, care_staff, lib,
     assert refused.status_code == 409
     assert manager.post(reverse(action, args=[handover.pk, "keys"]),
                         {"key_count": "2"}).status_code == 302
+    pay_in_full(handover.unit)
     assert manager.post(reverse(action, args=[handover.pk, "sign"]),
                         {"signed_by": "业主7102"}).status_code == 302
     assert handover_of(batch, "7-102").stage == "signed"

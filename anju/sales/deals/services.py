@@ -60,6 +60,7 @@ __all__ = [
     "collection_follow_up_log",
     "deal_contract",
     "deal_deliver",
+    "deal_deliver_for_handover",
     "deal_hold",
     "deal_hold_release",
     "deal_reserve",
@@ -675,6 +676,40 @@ def deal_deliver(*, actor: User, deal: Deal | int) -> Deal:
         "unit": current.unit.label})
     _follow(current, actor, "delivered", _("handed over"))
     return current
+
+
+@transaction.atomic
+def deal_deliver_for_handover(*, actor: Any, unit_id: int) -> tuple[Deal | None, bool]:
+    """Hands a unit over from the customer-service handover (交付 sign-off): the unit's live
+    deal is delivered under the same rule as `deal_deliver` (contracted and paid in full;
+    otherwise `ValidationError` naming the amount owed, or `DealError`), but found by unit
+    instead of through the actor's sales scope.
+
+    The caller is the handover service, which has already checked that the actor may run
+    that unit's handover (the handover row is scoped by project); a service agent need not
+    see deals in sales. Returns `(deal, delivered_now)`: `(None, False)` when the unit has no
+    live deal in Anju, `(deal, False)` when it was already delivered. The actor (a user, or
+    None for a system action) is recorded on the deal's timeline and the unit's history."""
+    current = (Deal.objects.select_for_update(of=("self",))
+               .select_related("unit", "project", "customer")
+               .filter(unit_id=unit_id, status__in=LIVE_STATUSES).first())
+    if current is None:
+        return None, False
+    if current.status == DealStatus.DELIVERED:
+        return current, False
+    _require_status(current, DealStatus.CONTRACTED, action=_("delivered"))
+    if current.received_amount != current.final_price:
+        raise ValidationError({"deal": _("%(owed)s is still owed: a unit is handed over once "
+                                         "it is paid in full.") % {
+            "owed": format_yuan(current.outstanding_amount)}})
+    _move_deal(current, from_status=DealStatus.CONTRACTED,
+               changes={"status": DealStatus.DELIVERED, "delivered_at": timezone.now()})
+    _transition(current, US.DELIVERED, actor, expected_from={US.CONTRACTED},
+                reason=_("handed over"))
+    _event(current, DealEvent.Kind.DELIVERED, actor, _("Unit %(unit)s handed over.") % {
+        "unit": current.unit.label})
+    _follow(current, actor, "delivered", _("handed over"))
+    return current, True
 
 
 # --- cancellation (退房) and swap (换房) ------------------------------------------------------
