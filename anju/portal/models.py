@@ -20,6 +20,13 @@ class OwnerAccount(models.Model):
     phone = models.CharField(_("mobile phone"), max_length=32, unique=True)
     password = models.CharField(_("password"), max_length=200, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
+    # Set by customer service when they disable the account (kept after re-enabling, with
+    # the audit trail holding every change).
+    disabled_reason = models.CharField(_("why it was disabled"), max_length=300, blank=True)
+    disabled_at = models.DateTimeField(_("disabled at"), null=True, blank=True)
+    disabled_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                    null=True, blank=True, related_name="+",
+                                    verbose_name=_("disabled by"))
     last_login_at = models.DateTimeField(_("last signed in"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 

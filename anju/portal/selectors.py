@@ -3,6 +3,9 @@
 Every read here starts from the signed-in owner's customer; an id of anything else is a 404
 (`owner_*_get`), so neither a URL nor an API id reaches another owner's data."""
 
+import re
+from typing import Any
+
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -14,6 +17,7 @@ from anju.aftersales.models import (
     HandoverUnit,
     SurveyInvitation,
 )
+from anju.core.scoping import Principal
 from anju.property.models import Unit
 
 from .models import OwnerAccount
@@ -100,3 +104,44 @@ def bookable_slots(*, handover: HandoverUnit) -> list[HandoverSlot]:
     return list(HandoverSlot.objects.filter(batch_id=handover.batch_id,
                                             starts_at__gt=timezone.now())
                 .order_by("starts_at", "id"))
+
+
+# --- customer service: the owner accounts of the viewer's projects -----------------------------
+def may_manage_owner_accounts(user: Any) -> bool:
+    """Customer-service managers and administrators (`is_care_manager`) disable and
+    re-enable owner accounts; they see those of the owners of their projects' units."""
+    from anju.aftersales.care.views import is_care_manager
+
+    return is_care_manager(user)
+
+
+def owner_accounts_for(*, user: Principal) -> QuerySet[OwnerAccount]:
+    """Accounts of owners (buyers of a contracted or delivered deal) of units in the projects
+    the user sees; one subquery, no duplicates."""
+    from anju.accounts.models import Project
+    from anju.sales.models import DealBuyer
+
+    projects = Project.objects.visible_to(user).values("id")
+    owners = DealBuyer.objects.filter(deal__project_id__in=projects,
+                                      deal__status__in=OWNER_DEAL_STATUSES).values("customer_id")
+    return OwnerAccount.objects.filter(customer_id__in=owners)
+
+
+ACCOUNTS_PAGE = 50
+
+
+def owner_accounts_search(*, user: Principal, query: str = "", before_id: int | None = None
+                          ) -> list[OwnerAccount]:
+    """A page of the accounts in scope, newest first (keyset on id): `query` matches the
+    owner's name or the digits of the phone (4 or more). Two queries."""
+    accounts = owner_accounts_for(user=user).select_related("customer", "disabled_by")
+    text = " ".join(str(query or "").split())[:50]
+    if text:
+        digits = re.sub(r"\D", "", text)
+        condition = Q(customer__name__icontains=text)
+        if len(digits) >= 4:
+            condition |= Q(phone__contains=digits)
+        accounts = accounts.filter(condition)
+    if before_id:
+        accounts = accounts.filter(pk__lt=before_id)
+    return list(accounts.order_by("-id")[:ACCOUNTS_PAGE + 1])

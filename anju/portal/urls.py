@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_staff
 
 app_name = "portal"
 
@@ -14,4 +14,8 @@ urlpatterns: list = [
     path("tickets/<int:pk>/<slug:action>/", views.ticket_action, name="ticket_action"),
     path("surveys/<str:token>/", views.survey_answer, name="survey_answer"),
     path("handover/<int:pk>/", views.handover_book, name="handover_book"),
+    # customer service's page of owner accounts (a staff login, not an owner's)
+    path("staff/accounts/", views_staff.owner_accounts, name="staff_accounts"),
+    path("staff/accounts/<int:pk>/<slug:action>/", views_staff.owner_account_action,
+         name="staff_account_action"),
 ]

@@ -40,6 +40,7 @@ from .calendar import SHANGHAI, WorkingTime
 from .flows import IllegalMove, check, flow_for
 from .photos import MAX_PHOTOS, photo_clean
 from .selectors import is_service_staff, ticket_visible_to
+from .signals import ticket_completed
 
 __all__ = [
     "IllegalMove",
@@ -440,6 +441,7 @@ def ticket_complete(*, actor: Any, ticket_id: int, note: str = "",
     if ticket.customer_id and ticket.owner_visible:
         _notify_agents(ticket, _("Ticket %(number)s completed: waiting for the owner")
                        % {"number": ticket.number})
+    transaction.on_commit(lambda: ticket_completed.send(sender=Ticket, ticket_id=ticket.pk))
     return ticket
 
 
