@@ -99,19 +99,24 @@ def ticket_queue(request: HttpRequest) -> HttpResponse:
 def _picker_context(user, data) -> dict:
     """The choices of the reception pickers narrowed by what is chosen so far: project →
     units and locations; location → components; component → categories (and warranty);
-    category → common descriptions."""
+    category → common descriptions.
+
+    Every picker is drawn with the value the request chose, as long as it is still among its
+    options (a unit of another project, a component not found at the location are dropped,
+    and what hangs on them with it): the page redraws all pickers from one request that
+    carries every choice, so a redraw never takes back a choice the user made."""
     projects = list(Project.objects.visible_to(user).order_by("name")
                     .only("id", "name", "company_id"))
     project_id = _int(data.get("project"))
-    unit_id = _int(data.get("unit"))
     project = next((p for p in projects if p.pk == project_id), None)
     if project is None and len(projects) == 1:
         project = projects[0]
+    requested = {k: _int(data.get(k)) for k in (
+        "unit", "customer", "location", "component", "category", "description_ref")}
+    chosen = dict.fromkeys(requested)
     context = {"projects": projects, "project": project, "units": [], "owners": [],
                "locations": [], "components": [], "categories": [], "descriptions": [],
-               "chosen": {k: _int(data.get(k)) for k in (
-                   "unit", "customer", "location", "component", "category",
-                   "description_ref")}, "warranty": None,
+               "chosen": chosen, "warranty": None,
                "ticket_type": data.get("ticket_type") or TicketType.REPAIR}
     if project is None:
         return context
@@ -121,27 +126,39 @@ def _picker_context(user, data) -> dict:
     context["units"] = list(Unit.objects.filter(building__project=project)
                             .select_related("building").order_by("building__code", "label")
                             .only("id", "label", "number", "building__name")[:3000])
-    if unit_id:
+    if any(u.pk == requested["unit"] for u in context["units"]):
+        chosen["unit"] = requested["unit"]
         context["owners"] = list(
-            Deal.objects.filter(unit_id=unit_id, project=project)
+            Deal.objects.filter(unit_id=chosen["unit"], project=project)
             .exclude(status__in=["cancelled", "swapped", "expired"])
             .select_related("customer").order_by("-id"))
+        owner_ids = [d.customer_id for d in context["owners"]]
+        if owner_ids:  # the chosen owner, else the latest deal's
+            chosen["customer"] = (requested["customer"] if requested["customer"] in owner_ids
+                                  else owner_ids[0])
     context["locations"] = list(Location.objects.filter(
         company_id=project.company_id, active=True, bindings__project=project))
-    location_id = context["chosen"]["location"]
+    if any(loc.pk == requested["location"] for loc in context["locations"]):
+        chosen["location"] = requested["location"]
     context["components"] = list(library.components_for_location(
-        company_id=project.company_id, location_id=location_id).select_related("parent"))
-    component_id = context["chosen"]["component"]
-    component = next((c for c in context["components"] if c.pk == component_id), None)
-    if component is not None:
-        context["categories"] = list(component.categories.filter(active=True))
-        context["warranty"] = library.warranty_verdict(
-            component=component, unit_id=unit_id, ticket_type=context["ticket_type"],
-            on=timezone.now().astimezone(SHANGHAI).date())
-    category_id = context["chosen"]["category"]
-    if category_id and any(c.pk == category_id for c in context["categories"]):
-        context["descriptions"] = list(library.descriptions_for(
-            category_id=category_id, component_id=component_id)[:50])
+        company_id=project.company_id, location_id=chosen["location"])
+        .select_related("parent"))
+    component = next((c for c in context["components"] if c.pk == requested["component"]),
+                     None)
+    if component is None:
+        return context
+    chosen["component"] = component.pk
+    context["categories"] = list(component.categories.filter(active=True))
+    context["warranty"] = library.warranty_verdict(
+        component=component, unit_id=chosen["unit"], ticket_type=context["ticket_type"],
+        on=timezone.now().astimezone(SHANGHAI).date())
+    if not any(c.pk == requested["category"] for c in context["categories"]):
+        return context
+    chosen["category"] = requested["category"]
+    context["descriptions"] = list(library.descriptions_for(
+        category_id=chosen["category"], component_id=component.pk)[:50])
+    if any(d.pk == requested["description_ref"] for d in context["descriptions"]):
+        chosen["description_ref"] = requested["description_ref"]
     return context
 
 
