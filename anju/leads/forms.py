@@ -81,7 +81,9 @@ class ImportForm(forms.Form):
     project = forms.ModelChoiceField(label=_("project"), queryset=Project.objects.none())
     channel = forms.ModelChoiceField(label=_("channel"), queryset=Channel.objects.none(),
                                      required=False)
-    file = forms.FileField(label=_("xlsx file"))
+    file = forms.FileField(label=_("xlsx file"), widget=forms.FileInput(attrs={
+        "accept": ".xlsx,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}),
+        help_text=_("Up to 20 MB; any number of rows."))
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -650,6 +650,22 @@ class GradingRule(models.Model):
 # --- import ---------------------------------------------------------------------------------
 
 class LeadImport(models.Model):
+    """One uploaded xlsx sheet of leads, worked through in the background
+    (`importing.lead_import_process`): queued → running → done, or failed with a message.
+
+    `total_rows` is the number of data rows in the file (counted before the work starts);
+    `total` the rows read so far, so the page shows `total` / `total_rows` while it runs.
+    `rejected_rows` keeps the first REJECTED_KEPT rejected rows (page and API); the error
+    sheet (`error_file`) has every one of them."""
+
+    REJECTED_KEPT = 1000
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+
     scope = ScopeSpec(owner="created_by", project="project", company="project__company")
 
     project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="+")
@@ -658,6 +674,16 @@ class LeadImport(models.Model):
     created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
     original_name = models.CharField(max_length=200)
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices,
+                              default=Status.QUEUED)
+    language = models.CharField(max_length=16, default="zh-hans")
+    file = models.FileField(upload_to="imports/leads/%Y/%m/", blank=True)
+    error_file = models.FileField(upload_to="imports/leads/rejected/%Y/%m/", blank=True)
+    error = models.TextField(blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    total_rows = models.PositiveIntegerField(null=True, blank=True)
     total = models.PositiveIntegerField(default=0)
     created = models.PositiveIntegerField(default=0)
     known = models.PositiveIntegerField(default=0)
@@ -672,3 +698,35 @@ class LeadImport(models.Model):
 
     def __str__(self) -> str:
         return self.original_name
+
+    @property
+    def in_progress(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+    @property
+    def percent(self) -> int:
+        if not self.total_rows:
+            return 100 if self.status == self.Status.DONE else 0
+        return min(100, self.total * 100 // self.total_rows)
+
+
+# --- rate limits ----------------------------------------------------------------------------
+
+class RateLimitBucket(models.Model):
+    """One fixed window of a rate limit (`ratelimit.py`) when the count is kept in the
+    database: one row per scope, key and window, counted up by one atomic upsert. Rows of
+    past windows are purged by `tasks.ratelimit_purge`."""
+
+    scope = models.CharField(max_length=40)
+    key = models.CharField(max_length=200)
+    window = models.BigIntegerField()
+    count = models.PositiveIntegerField(default=0)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        db_table = "leads_ratelimitbucket"  # named in ratelimit.UPSERT
+        constraints = [models.UniqueConstraint(fields=["scope", "key", "window"],
+                                               name="leads_ratelimit_bucket_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.scope}:{self.key}@{self.window}={self.count}"

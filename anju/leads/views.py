@@ -3,7 +3,9 @@ channels with costs and sources, agencies and registrations, today's roster, rul
 reports (ECharts), and the public showroom QR check-in. Thin: parse, call, render."""
 
 import datetime
+import io
 
+import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -238,6 +240,9 @@ def import_list(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:
             apply_service_errors(form, error)
         else:
+            if job.in_progress:
+                messages.success(request, _("The file is being imported; this page shows "
+                                            "how far it has got."))
             return redirect("leads:import_detail", pk=job.pk)
     jobs = selectors.lead_imports(user=request.user)[:20]
     return render(request, "leads/import.html", {"form": form, "jobs": jobs},
@@ -260,8 +265,19 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
+def import_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    """The progress card of an import (htmx polls it every 2 s while the import runs; the
+    card of a finished import carries no poll, so the polling stops)."""
+    job = _job_or_404(request, pk)
+    return render(request, "leads/import_progress.html", {"job": job})
+
+
+@login_required
+@require_GET
 def import_errors(request: HttpRequest, pk: int) -> HttpResponse:
     job = _job_or_404(request, pk)
+    if not job.rejected:
+        raise Http404
     stem = job.original_name.rsplit(".", 1)[0] or "leads"
     return FileResponse(importing.error_sheet(job), as_attachment=True,
                         filename=f"{stem}-rejected.xlsx",
@@ -454,6 +470,60 @@ def roster(request: HttpRequest) -> HttpResponse:
         "manager": manager, "today": services.today_local(),
         "checkin_projects": Project.objects.visible_to(request.user).filter(is_active=True)
         .order_by("name")})
+
+
+# --- the check-in QR code and its poster ----------------------------------------------------
+
+POSTER_SIZES = ("a4", "a5")
+
+
+def _qr_project(request: HttpRequest, code: str) -> Project:
+    """A project of the viewer's scope taking check-ins; 404 for any other (its existence
+    does not leak)."""
+    _staff_only(request)
+    project = Project.objects.visible_to(request.user).filter(code=code, is_active=True).first()
+    if project is None:
+        raise Http404
+    return project
+
+
+def _checkin_url(request: HttpRequest, project: Project) -> str:
+    return request.build_absolute_uri(reverse("leads:checkin", args=[project.code]))
+
+
+def checkin_qr_svg(url: str) -> str:
+    """The QR code of `url` as a standalone SVG (no size: it scales to its box; a viewBox,
+    a quiet zone of 4 modules, medium error correction so a worn print still scans)."""
+    code = segno.make_qr(url, error="m")
+    out = io.BytesIO()
+    code.save(out, kind="svg", border=4, omitsize=True, xmldecl=True, svgns=True,
+              title=url, dark="#000", light="#fff")
+    return out.getvalue().decode("utf-8")
+
+
+@login_required
+@require_GET
+def checkin_qr(request: HttpRequest, code: str) -> HttpResponse:
+    project = _qr_project(request, code)
+    response = HttpResponse(checkin_qr_svg(_checkin_url(request, project)),
+                            content_type="image/svg+xml; charset=utf-8")
+    response["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+@login_required
+@require_GET
+def checkin_poster(request: HttpRequest, code: str) -> HttpResponse:
+    """A page to print at the reception (A4 or A5): the project's name, the headline, the
+    QR code and the short address under it."""
+    project = _qr_project(request, code)
+    size = request.GET.get("size", "a4")
+    if size not in POSTER_SIZES:
+        size = "a4"
+    url = _checkin_url(request, project)
+    return render(request, "leads/checkin_poster.html", {
+        "project": project, "size": size, "checkin_url": url,
+        "short_address": url.split("://", 1)[-1].rstrip("/")})
 
 
 @login_required
