@@ -122,6 +122,31 @@ def test_the_poster_is_scoped_and_its_size_checked(org, staff, client_for):
     assert 'class="sheet a4"' in odd
 
 
+def test_the_code_and_the_poster_cost_the_same_whatever_the_number_of_projects(
+        org, staff, client_for):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from anju.accounts.models import Project
+
+    client = client_for(staff["admin"])
+    urls = [reverse("leads:checkin_qr", args=["a"]), reverse("leads:checkin_poster", args=["a"])]
+
+    def counts():
+        result = []
+        for url in urls:
+            with CaptureQueriesContext(connection) as captured:
+                assert client.get(url).status_code == 200
+            result.append(len(captured))
+        return result
+
+    few = counts()
+    for index in range(10):
+        Project.objects.create(company=org["first"], name=f"项目{index}", code=f"p{index}",
+                               city="杭州")
+    assert counts() == few
+
+
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_in_chromium_the_codes_show_and_the_poster_prints_on_one_page(open_as, org, staff):
