@@ -16,6 +16,7 @@ from anju.property import api as property_api
 from anju.sales import api as sales_api
 
 api_router = DefaultRouter()
+leads_api.register_source_door(api_router)
 for app_api in (core_api, accounts_api, customers_api, property_api, leads_api, sales_api,
                 aftersales_api, portal_api):
     app_api.register(api_router)

@@ -1,21 +1,26 @@
 """Lead capture through the API, sustained: `POST /api/v1/lead-capture/` with a source key and
-an Idempotency-Key, whole Django + DRF stack in-process (test Client), each request doing the
-real work: normalise the phone, check the open leads and the ledger (1 in 10 phones belongs to
-a customer already there: an interaction is logged on their record), grade, assign round robin
-over today's roster, write the lead and its events, notify the consultant.
+an Idempotency-Key, whole Django + DRF stack in-process (test Client). The request checks the
+fields and queues the lead (`anju/leads/intake.py`); the background worker (`db_worker` of
+django-tasks-db, one process, as `anju serve` runs it) does the rest in batches: check the
+open leads and the ledger (1 in 10 phones belongs to a customer already there: an interaction
+is logged on their record), grade, assign round robin over today's roster, write the leads
+and their events, notify the consultants. Clients and worker share the machine's cores.
 
-    .venv/bin/python bench/bench_leads.py --db postgresql --profile M [--leads 3000] [--workers 4]
+    .venv/bin/python bench/bench_leads.py --db postgresql --profile M [--leads 6000] [--workers 4]
 
 Data: the ledger of `bench/datagen.py` (`bench_search_<profile>`; profile M = 1M customers),
 reused as it is; the leads tables are migrated into it on first run (`migrate leads`), and
-each run removes the previous run's bench leads. Workers are processes started together;
-throughput = leads / wall time from the first request to the last. Beside it, the raw ceiling:
-a single-row INSERT of a lead row, autocommit, measured in the same run.
+each run removes the previous run's bench leads. Client workers are processes started
+together. Figures: the answer's latency (p50/p95); time from a post to its lead (p50/p95);
+throughput = leads made / wall time from the first post to the last lead made. Beside it,
+the raw ceiling: a single-row INSERT of a lead row, autocommit, measured in the same run.
 Targets (issue 6): ≥ 300 leads/s sustained, p95 ≤ 50 ms."""
 
 import multiprocessing as mp
+import os
 import random
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -25,10 +30,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common
 
 TARGET_RATE, TARGET_P95 = 300, 50.0
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def extra(parser) -> None:
-    parser.add_argument("--leads", type=int, default=3000, help="captures in all")
+    parser.add_argument("--leads", type=int, default=6000, help="captures in all")
     parser.add_argument("--workers", type=int, default=4, help="client processes")
     parser.add_argument("--known-share", type=float, default=0.1,
                         help="share of phones already in the ledger")
@@ -37,20 +43,23 @@ def extra(parser) -> None:
 def prepare(args) -> dict:
     from django.core.management import call_command
     from django.db import connection
+    from django_tasks_db.models import DBTaskResult
 
     from anju.accounts.models import Project, User
     from anju.customers.models import CustomerPhone
     from anju.leads import services
-    from anju.leads.models import Channel, Lead, LeadSource
+    from anju.leads.models import Channel, Lead, LeadIntake, LeadSource
 
-    call_command("migrate", "leads", verbosity=0)
+    call_command("migrate", verbosity=0)
     project = Project.objects.get(code="p0")
     manager = User.objects.get(username="bench_manager")
     channel, _ = Channel.objects.get_or_create(code="bench-web", defaults={
         "name": "基准广告", "kind": Channel.Kind.ONLINE_AD})
     old = LeadSource.objects.filter(name="bench")
+    LeadIntake.objects.filter(source__in=old).delete()
     Lead.objects.filter(source__in=old).delete()
     old.delete()
+    DBTaskResult.objects.all().delete()
     source, key = services.lead_source_create(actor=manager, name="bench", channel=channel,
                                               project=project)
     consultants = list(User.objects.filter(projects=project, role__code="sales_consultant")
@@ -108,7 +117,7 @@ def _worker(args, key: str, phones: list[str], offset: int, start, out) -> None:
                                HTTP_X_LEAD_SOURCE_KEY=key,
                                HTTP_IDEMPOTENCY_KEY=f"bench-{offset}-{index}")
         samples.append((time.perf_counter() - t0) * 1000)
-        if response.status_code not in (200, 201):
+        if response.status_code not in (200, 201, 202):
             out.put(("error", response.status_code, response.content[:300]))
             return
     out.put(("ok", began, time.perf_counter(), samples))
@@ -158,31 +167,49 @@ def main() -> None:
                                                       out)) for i in range(args.workers)]
     for process in processes:
         process.start()
-    time.sleep(8)  # every worker set up and warmed
+    drain = subprocess.Popen(  # the background worker, as `anju serve` starts it
+        [sys.executable, "manage.py", "db_worker", "--queue-name", "*", "--no-startup-delay"],
+        cwd=ROOT, env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(8)  # every client set up and warmed, the worker polling
+    began = time.time()
     start.set()
     results = [out.get(timeout=1800) for _ in processes]
     for process in processes:
         process.join()
     errors = [r for r in results if r[0] != "ok"]
     if errors:
+        drain.terminate()
         print("errors:", errors)
         sys.exit(1)
-    began = min(r[1] for r in results)
-    ended = max(r[2] for r in results)
+    from django.db.models import F, Max
+
+    from anju.leads.models import LeadIntake
+
+    rows = LeadIntake.objects.filter(source_id=data["source_id"])
+    deadline = time.time() + 600
+    while rows.filter(state=LeadIntake.State.PENDING).exists() and time.time() < deadline:
+        time.sleep(0.2)
+    drain.terminate()
+    drain.wait()
+    ended = rows.aggregate(last=Max("processed_at"))["last"].timestamp()
+    waits = [delta.total_seconds() * 1000 for delta in rows.annotate(
+        wait=F("processed_at") - F("received_at")).values_list("wait", flat=True)]
     samples = [s for r in results for s in r[3]]
-    rate = len(samples) / (ended - began)
+    made_count = rows.filter(state=LeadIntake.State.DONE).count()
+    rate = made_count / (ended - began)
     raw = raw_inserts(500, data["project_id"], data["source_id"])
     p50, p95 = statistics.median(samples), common.percentile(samples, 0.95)
     raw_p50 = statistics.median(raw)
     raw_rate = 1000 / statistics.mean(raw)
-    print(f"capture via API      {rate:8.1f} leads/s sustained   p50 {p50:6.2f} ms  "
-          f"p95 {p95:6.2f} ms   target ≥ {TARGET_RATE}/s "
-          f"{'OK' if rate >= TARGET_RATE else 'MISSED'}, p95 ≤ {TARGET_P95:g} ms "
-          f"{'OK' if p95 <= TARGET_P95 else 'MISSED'}")
-    print(f"raw INSERT (1 conn)  {raw_rate:8.1f} rows/s              p50 {raw_p50:6.2f} ms  "
-          f"p95 {common.percentile(raw, 0.95):6.2f} ms   capture p50 = ×{p50 / raw_p50:.1f} "
-          f"raw; one capture connection does {rate / args.workers / raw_rate:.2f}× the raw "
-          f"row rate")
+    print(f"capture via API      {rate:8.1f} leads/s sustained (posted to made)   target ≥ "
+          f"{TARGET_RATE}/s {'OK' if rate >= TARGET_RATE else 'MISSED'}")
+    print(f"  the answer         p50 {p50:6.2f} ms  p95 {p95:6.2f} ms   target p95 ≤ "
+          f"{TARGET_P95:g} ms {'OK' if p95 <= TARGET_P95 else 'MISSED'}")
+    print(f"  post to lead       p50 {statistics.median(waits):6.0f} ms  p95 "
+          f"{common.percentile(waits, 0.95):6.0f} ms   (worker batches, 1 process)")
+    print(f"raw INSERT (1 conn)  {raw_rate:8.1f} rows/s   p50 {raw_p50:6.2f} ms  "
+          f"p95 {common.percentile(raw, 0.95):6.2f} ms   capture = {rate / raw_rate:.2f}× the "
+          f"raw single-row rate")
     from anju.leads.models import Lead
 
     made = Lead.objects.filter(source_id=data["source_id"])

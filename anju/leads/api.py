@@ -1,8 +1,12 @@
 """The leads REST API under `/api/v1/`.
 
 - `lead-capture/` (POST): an outside source posts a lead with its key in the
-  `X-Lead-Source-Key` header; an `Idempotency-Key` header makes a retry return the first
-  answer (`Idempotent-Replayed: true`), a different body under the same key is a 422.
+  `X-Lead-Source-Key` header. The fields are checked at once (400 naming them); the lead is
+  then made by the background worker (`intake.py`): the answer is 202 `queued` with a
+  `receipt`, or already 201 (a new lead) / 200 (added to the person's open lead) when the
+  worker was faster. `GET lead-capture/<receipt>/` tells what became of it. An
+  `Idempotency-Key` header makes a retry return the first answer (`Idempotent-Replayed:
+  true`); a different body under the same key is a 422.
 - `leads/`: the scoped queue (`view=mine|team`, `status`, `project`, `grade`), a lead with its
   events, capture by staff (POST), and the actions `contact`, `visit`, `invalidate`, `lose`,
   `convert`, `grade-override`, `reassign`, `note`. No DELETE: invalid leads stay, with reason.
@@ -17,7 +21,6 @@ Phones always leave masked (reveal through the kernel's sensitive-data endpoint)
 
 import datetime
 import hashlib
-import json
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -29,7 +32,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.exceptions import AuthenticationFailed, NotFound
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -42,7 +45,7 @@ from anju.core.api.base import AnjuGenericViewSet, ScopedGenericViewSet
 from anju.core.api.errors import Unprocessable
 from anju.core.masking import mask_phone
 
-from . import agency, importing, reports, selectors, services
+from . import agency, importing, intake, reports, selectors, services
 from .models import (
     Agency,
     AgencyCommission,
@@ -61,6 +64,7 @@ from .models import (
     Registration,
     Timing,
 )
+from .models_intake import LeadIntake
 
 SOURCE_KEY_HEADER = "X-Lead-Source-Key"
 
@@ -298,8 +302,19 @@ class SourceKeyThrottle(SimpleRateThrottle):
                                     "ident": hashlib.sha256(key.encode()).hexdigest()[:32]}
 
 
+class CaptureAnswerSerializer(serializers.Serializer):
+    """What a source learns: its receipt, where the lead stands, and nothing of the ledger or
+    the consultant."""
+
+    receipt = serializers.IntegerField()
+    id = serializers.IntegerField(allow_null=True, help_text=_("the lead, once made"))
+    status = serializers.ChoiceField(choices=["queued", "received", "rejected"])
+    duplicate = serializers.BooleanField(allow_null=True)
+    errors = serializers.CharField(required=False)
+
+
 class LeadCaptureViewSet(AnjuGenericViewSet):
-    """POST a lead with a source's key; see the module's documentation."""
+    """POST a lead with a source's key; GET its receipt; see the module's documentation."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
@@ -309,44 +324,71 @@ class LeadCaptureViewSet(AnjuGenericViewSet):
     def get_queryset(self):
         return Lead.objects.none()
 
-    @extend_schema(request=CaptureSerializer, responses={201: LeadSerializer},
+    def _source(self, request: Request) -> LeadSource:
+        source = services.lead_source_for_key(request.headers.get(SOURCE_KEY_HEADER, ""))
+        if source is None:
+            raise AuthenticationFailed(_("Send a valid lead source key in the %(header)s "
+                                         "header.") % {"header": SOURCE_KEY_HEADER})
+        return source
+
+    @extend_schema(request=CaptureSerializer, responses={201: CaptureAnswerSerializer,
+                                                         200: CaptureAnswerSerializer,
+                                                         202: CaptureAnswerSerializer},
                    parameters=[OpenApiParameter(SOURCE_KEY_HEADER, OpenApiTypes.STR,
                                                 OpenApiParameter.HEADER, required=True),
                                OpenApiParameter("Idempotency-Key", OpenApiTypes.STR,
                                                 OpenApiParameter.HEADER)])
     def create(self, request: Request) -> Response:
-        source = services.lead_source_for_key(request.headers.get(SOURCE_KEY_HEADER, ""))
-        if source is None:
-            raise AuthenticationFailed(_("Send a valid lead source key in the %(header)s "
-                                         "header.") % {"header": SOURCE_KEY_HEADER})
+        source = self._source(request)
         key = (request.headers.get("Idempotency-Key") or "").strip()
         if len(key) > 100:
             raise serializers.ValidationError({"Idempotency-Key": [
                 _("Send a key of 1 to %(max)d characters.") % {"max": 100}]})
-        body = CaptureSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        digest = hashlib.sha256(json.dumps(body.validated_data, sort_keys=True,
-                                           default=str).encode()).hexdigest()
+        if not isinstance(request.data, dict):
+            raise serializers.ValidationError({"non_field_errors": [
+                _("Send one lead as a JSON object.")]})
+        # The intake checks every field itself and names those at fault (no serializer
+        # pass first: this is the busiest door of the API).
         try:
-            result = services.lead_capture(project=source.project, source=source,
-                                           method=Lead.Method.API, idempotency_key=key,
-                                           request_hash=digest, **body.validated_data)
-        except services.LeadAlreadyCaptured as done:
-            lead = Lead.objects.select_related("project", "channel", "assigned_to").get(
-                pk=done.lead_id)
-            if lead.request_hash != digest:
-                raise Unprocessable(_("This Idempotency-Key was already used for a different "
-                                      "request. Use a new key for a new request.")) from None
-            response = Response(_source_answer(lead, duplicate=False), status=201)
+            row, replayed = intake.intake_receive(source=source, data=request.data,
+                                                  idempotency_key=key)
+        except intake.IntakeKeyReused:
+            raise Unprocessable(_("This Idempotency-Key was already used for a different "
+                                  "request. Use a new key for a new request.")) from None
+        if intake.runs_inline():  # the worker ran inside this request: tell its outcome
+            row.refresh_from_db(fields=["state", "lead", "duplicate", "error"])
+        response = _intake_answer(row)
+        if replayed:
             response["Idempotent-Replayed"] = "true"
-            return response
-        code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
-        return Response(_source_answer(result.lead, duplicate=result.duplicate), status=code)
+        return response
+
+    @extend_schema(responses={200: CaptureAnswerSerializer},
+                   parameters=[OpenApiParameter(SOURCE_KEY_HEADER, OpenApiTypes.STR,
+                                                OpenApiParameter.HEADER, required=True)])
+    def retrieve(self, request: Request, pk: str | None = None) -> Response:
+        """What became of a posted lead (its receipt is the `receipt` of the POST's answer);
+        a source sees only its own receipts."""
+        source = self._source(request)
+        row = (LeadIntake.objects.filter(source=source, pk=pk).first()
+               if str(pk).isdigit() else None)
+        if row is None:
+            raise NotFound(_("No lead was received from this source under that receipt."))
+        answer = _intake_answer(row)
+        answer.status_code = status.HTTP_200_OK
+        return answer
 
 
-def _source_answer(lead: Lead, *, duplicate: bool) -> dict:
-    """What a source learns: the lead's id, and nothing of the ledger or the consultant."""
-    return {"id": lead.pk, "status": "received", "duplicate": duplicate}
+def _intake_answer(row: LeadIntake) -> Response:
+    """202 while the lead waits for the worker; 201 made, 200 when it added to an open lead
+    of the same person; 422 refused by a rule found only then (a channel switched off)."""
+    answer = {"receipt": row.pk, "id": row.lead_id, "duplicate": row.duplicate}
+    if row.state == LeadIntake.State.PENDING:
+        return Response({**answer, "status": "queued"}, status=status.HTTP_202_ACCEPTED)
+    if row.state == LeadIntake.State.REJECTED:
+        return Response({**answer, "status": "rejected", "errors": row.error},
+                        status=status.HTTP_422_UNPROCESSABLE_ENTITY)
+    return Response({**answer, "status": "received"},
+                    status=status.HTTP_200_OK if row.duplicate else status.HTTP_201_CREATED)
 
 
 # --- staff endpoints ------------------------------------------------------------------------
@@ -712,8 +754,13 @@ class LeadReportViewSet(AnjuGenericViewSet):
                          "total": report.total.as_dict(), "days": report.days})
 
 
-def register(router: DefaultRouter) -> None:
+def register_source_door(router: DefaultRouter) -> None:
+    """The outside sources' door, registered before every other resource: it takes the
+    heaviest traffic, and the resolver tries the patterns in order."""
     router.register("lead-capture", LeadCaptureViewSet, basename="lead-capture")
+
+
+def register(router: DefaultRouter) -> None:
     router.register("leads", LeadViewSet, basename="lead")
     router.register("lead-channels", ChannelViewSet, basename="lead-channel")
     router.register("lead-channel-costs", ChannelCostViewSet, basename="lead-channel-cost")

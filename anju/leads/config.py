@@ -87,10 +87,16 @@ def project_config(project_id: int, day: datetime.date) -> ProjectConfig:
 def next_turn(table: str, row_id: int) -> int:
     """Moves a turn pointer by one and returns the turn taken (one statement: the row lock
     it takes queues concurrent captures of the project, so no two get the same turn)."""
+    return next_turns(table, row_id, 1)[0]
+
+
+def next_turns(table: str, row_id: int, count: int) -> list[int]:
+    """Moves a turn pointer by `count` and returns the turns taken, in order."""
     if table not in ("leads_dutyroster", "leads_assignmentrule"):
         raise ValueError(table)
     with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {table} SET next_position = next_position + 1 "  # noqa: S608
-                       "WHERE id = %s RETURNING next_position", [row_id])
+        cursor.execute(f"UPDATE {table} SET next_position = next_position + %s "  # noqa: S608
+                       "WHERE id = %s RETURNING next_position", [count, row_id])
         row = cursor.fetchone()
-    return (row[0] - 1) if row else 0
+    end = row[0] if row else count
+    return list(range(end - count, end))

@@ -730,3 +730,6 @@ class RateLimitBucket(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope}:{self.key}@{self.window}={self.count}"
+
+
+from .models_intake import LeadIntake  # noqa: E402, F401  (the intake queue, `intake.py`)

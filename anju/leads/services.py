@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 
 from anju.accounts.models import Project, Team, User
 from anju.core.masking import mask_phone
-from anju.core.notifications import notify
+from anju.core.notifications import Message, notify, notify_many
 from anju.customers import services as customer_services
 from anju.customers.dedup import existing_customer_for
 from anju.customers.models import Customer, CustomerPhone, Interaction
@@ -158,6 +158,20 @@ def assign_next(*, project_id: int, channel_id: int | None, grade: str,
         turn = config.next_turn("leads_dutyroster", cfg.roster_id)
         return cfg.present[turn % len(cfg.present)], _("duty roster, in turn")
     return None, ""
+
+
+def assign_many(*, project_id: int, channel_id: int | None, grades: list[str],
+                cfg: config.ProjectConfig) -> list[tuple[int | None, str]]:
+    """`assign_next` for a batch of new leads of one project and channel, in order: the
+    roster's turns are taken in one statement; assignment rules go lead by lead."""
+    if cfg.has_assignment_rules:
+        return [assign_next(project_id=project_id, channel_id=channel_id, grade=grade,
+                            cfg=cfg) for grade in grades]
+    if cfg.roster_id and cfg.present and grades:
+        why = _("duty roster, in turn")
+        turns = config.next_turns("leads_dutyroster", cfg.roster_id, len(grades))
+        return [(cfg.present[turn % len(cfg.present)], why) for turn in turns]
+    return [(None, "")] * len(grades)
 
 
 # --- capture --------------------------------------------------------------------------------
@@ -321,7 +335,8 @@ def lead_capture(*, project: Project, name: Any, phone: Any, method: str,
 
     # 3. grade
     cfg = config.project_config(project.pk, today_local())
-    result = grading.grade_for(facts=_facts(lead), rules=cfg.grading_rules, policy=cfg.policy)
+    result = grading.grade_for(facts=grade_facts(lead), rules=cfg.grading_rules,
+                               policy=cfg.policy)
     lead.grade, lead.grade_points, lead.grade_reason = result.grade, result.points, result.reason
 
     # 4. assign: the customer's consultant, the agency's contact, else rules and roster
@@ -345,41 +360,33 @@ def lead_capture(*, project: Project, name: Any, phone: Any, method: str,
                                        channel_id=channel.pk if channel else None,
                                        grade=result.grade, cfg=cfg)
     lead.registration = registration
-    with transaction.atomic():
-        return _capture_write(lead, result=result, assignee_id=assignee_id, why=why,
-                              customer=customer, owner=owner, channel=channel,
-                              idempotency_key=idempotency_key)
-
-
-def _capture_write(lead: Lead, *, result, assignee_id, why, customer, owner, channel,
-                   idempotency_key) -> "CaptureResult":
-    """The writes of a new lead, in one transaction: the lead, its events, the interaction
-    on a known customer, the notifications."""
-    now, method, name, project, source = (timezone.now(), lead.method, lead.name,
-                                          lead.project, lead.source)
-    e164 = lead.phone
-    if assignee_id:
-        lead.assigned_to_id, lead.assigned_at, lead.status = assignee_id, now, Status.ASSIGNED
-    if method == Lead.Method.QR and assignee_id:
-        lead.status = Status.VISITED
     try:
         with transaction.atomic():
-            # One INSERT, no model signals: the "captured" event below is the creation record
-            # (the audit trail logs the lead's later changes of key fields).
-            Lead.objects.bulk_create([lead])
+            return _capture_write(lead, result=result, assignee_id=assignee_id, why=why,
+                                  customer=customer, owner=owner, channel=channel)
     except IntegrityError:
         if source is not None and idempotency_key:
             done = Lead.objects.filter(source=source, idempotency_key=idempotency_key).first()
             if done is not None:
                 raise LeadAlreadyCaptured(done.pk) from None
         raise
-    LeadEvent.objects.bulk_create([
-        LeadEvent(lead=lead, kind=LeadEvent.Kind.CAPTURED, actor=lead.created_by,
-                  detail=lead.get_method_display() + (
-                      " · " + _("already in the ledger") if customer else "")),
-        LeadEvent(lead=lead, kind=LeadEvent.Kind.GRADED, detail=result.reason),
-        LeadEvent(lead=lead, kind=LeadEvent.Kind.ASSIGNED if assignee_id
-                  else LeadEvent.Kind.UNASSIGNED, detail=why)])
+
+
+def _capture_write(lead: Lead, *, result, assignee_id, why, customer, owner, channel
+                   ) -> "CaptureResult":
+    """The writes of a new lead, in one transaction: the lead, its events, the interaction
+    on a known customer, the notifications. A second lead under the same idempotency key
+    fails on the database's constraint (the caller answers with the first)."""
+    now, method, project, e164 = timezone.now(), lead.method, lead.project, lead.phone
+    if assignee_id:
+        lead.assigned_to_id, lead.assigned_at, lead.status = assignee_id, now, Status.ASSIGNED
+    if method == Lead.Method.QR and assignee_id:
+        lead.status = Status.VISITED
+    # One INSERT, no model signals: the "captured" event below is the creation record (the
+    # audit trail logs the lead's later changes of key fields).
+    Lead.objects.bulk_create([lead])
+    LeadEvent.objects.bulk_create(new_lead_events(lead, reason=result.reason, why=why,
+                                                  known=customer is not None))
 
     masked = mask_phone(e164)
     if customer is not None:
@@ -389,27 +396,45 @@ def _capture_write(lead: Lead, *, result, assignee_id, why, customer, owner, cha
                 title = _("Your customer came in as a lead of %(project)s: %(name)s") % {
                     "project": project.name, "name": customer.name}
             _notify([owner], kind="lead.known_customer", title=title, body=masked)
-    if assignee_id:
-        # notify needs the recipient's id only: no query for the whole user row
-        assignee = User(pk=assignee_id, is_active=True)
-        with translation.override(settings.LANGUAGE_CODE):
-            title = (_("Visitor at the reception: %(name)s") if method == Lead.Method.QR
-                     else _("New lead: %(name)s")) % {"name": name}
-            body = _("%(grade)s · %(phone)s · %(why)s") % {
-                "grade": result.reason, "phone": masked, "why": why}
-        _notify([assignee], kind="lead.assigned", title=title, body=body, url=_lead_url(lead),
-                level="warning" if method == Lead.Method.QR else "info")
-    else:
-        with translation.override(settings.LANGUAGE_CODE):
-            title = _("Lead without a consultant: %(name)s") % {"name": name}
-        _notify(managers_of(project.pk), kind="lead.unassigned", title=title,
-                body=_("Nobody is on duty today; assign it by hand."), url=_lead_url(lead),
-                level="warning")
+    notify_many([new_lead_notice(lead, reason=result.reason, why=why)])
     return CaptureResult(lead=lead, created=True, known_customer=customer is not None,
                          duplicate=False)
 
 
-def _facts(lead: Lead) -> grading.GradeFacts:
+def new_lead_events(lead: Lead, *, reason: str, why: str, known: bool) -> list[LeadEvent]:
+    """The three events of a new lead: captured, graded, assigned (or not)."""
+    return [
+        LeadEvent(lead=lead, kind=LeadEvent.Kind.CAPTURED, actor=lead.created_by,
+                  detail=lead.get_method_display() + (
+                      " · " + _("already in the ledger") if known else "")),
+        LeadEvent(lead=lead, kind=LeadEvent.Kind.GRADED, detail=reason),
+        LeadEvent(lead=lead, kind=LeadEvent.Kind.ASSIGNED if lead.assigned_to_id
+                  else LeadEvent.Kind.UNASSIGNED, detail=why)]
+
+
+def new_lead_notice(lead: Lead, *, reason: str, why: str,
+                    managers: list[User] | None = None) -> Message:
+    """The notice of a new lead, in the installation's language: to its consultant, or to
+    the project's managers when nobody is on duty (`managers` saves the query of a batch)."""
+    qr = lead.method == Lead.Method.QR
+    with translation.override(settings.LANGUAGE_CODE):
+        if lead.assigned_to_id:
+            title = (_("Visitor at the reception: %(name)s") if qr
+                     else _("New lead: %(name)s")) % {"name": lead.name}
+            body = _("%(grade)s · %(phone)s · %(why)s") % {
+                "grade": reason, "phone": mask_phone(lead.phone), "why": why}
+            # the notice needs the recipient's id only: no query for the whole user row
+            return Message(recipients=[User(pk=lead.assigned_to_id, is_active=True)],
+                           kind="lead.assigned", title=str(title), body=str(body),
+                           url=_lead_url(lead), level="warning" if qr else "info")
+        title = _("Lead without a consultant: %(name)s") % {"name": lead.name}
+        return Message(recipients=managers_of(lead.project_id) if managers is None
+                       else managers, kind="lead.unassigned", title=str(title),
+                       body=str(_("Nobody is on duty today; assign it by hand.")),
+                       url=_lead_url(lead), level="warning")
+
+
+def grade_facts(lead: Lead) -> grading.GradeFacts:
     return grading.GradeFacts(budget_wan=lead.budget_wan, timing=lead.timing,
                               visits=lead.visits, unit_type=lead.unit_type,
                               channel_kind=lead.channel.kind if lead.channel else "")
@@ -454,7 +479,8 @@ def _captured_again(lead: Lead, *, method, channel, actor, budget, timing, unit_
 
 def _regrade(lead: Lead, changed: list[str]) -> None:
     cfg = config.project_config(lead.project_id, today_local())
-    result = grading.grade_for(facts=_facts(lead), rules=cfg.grading_rules, policy=cfg.policy)
+    result = grading.grade_for(facts=grade_facts(lead), rules=cfg.grading_rules,
+                               policy=cfg.policy)
     if (result.grade, result.reason) != (lead.grade, lead.grade_reason):
         lead.grade, lead.grade_points, lead.grade_reason = (result.grade, result.points,
                                                             result.reason)

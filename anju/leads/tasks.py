@@ -52,3 +52,7 @@ def ratelimit_purge() -> int:
     from .ratelimit import purge
 
     return purge()
+
+
+# The intake queue's tasks live beside it; imported here so the scheduler finds them.
+from .intake import lead_intake_process, lead_intake_purge, lead_intake_sweep  # noqa: E402, F401

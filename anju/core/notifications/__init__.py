@@ -9,12 +9,20 @@ WeCom) are delivered by a task enqueued only when that transaction commits, so a
 action never sends anything. Reads are in `selectors`, writes in `services`."""
 
 from .selectors import inbox_for, unread_count
-from .services import notification_mark_all_read, notification_mark_read, notify
+from .services import (
+    Message,
+    notification_mark_all_read,
+    notification_mark_read,
+    notify,
+    notify_many,
+)
 
 __all__ = [
+    "Message",
     "inbox_for",
     "notification_mark_all_read",
     "notification_mark_read",
     "notify",
+    "notify_many",
     "unread_count",
 ]

@@ -22,36 +22,48 @@ def source(org, staff, channels):
     return made, key
 
 
-def post_lead(key, body, idem=None):
-    client = APIClient()
-    headers = {"HTTP_X_LEAD_SOURCE_KEY": key}
-    if idem:
-        headers["HTTP_IDEMPOTENCY_KEY"] = idem
-    return client.post("/api/v1/lead-capture/", body, format="json", **headers)
+@pytest.fixture
+def post_lead(django_capture_on_commit_callbacks):
+    """Posts as a source. The answer comes before the worker (202 queued); the worker's task
+    then runs as the post commits (immediate backend), so the lead exists after the call."""
+
+    def post(key, body, idem=None):
+        client = APIClient()
+        headers = {"HTTP_X_LEAD_SOURCE_KEY": key}
+        if idem:
+            headers["HTTP_IDEMPOTENCY_KEY"] = idem
+        with django_capture_on_commit_callbacks(execute=True):
+            return client.post("/api/v1/lead-capture/", body, format="json", **headers)
+
+    return post
 
 
-def test_source_key_capture_with_idempotency(org, staff, roster, source):
+def test_source_key_capture_with_idempotency(org, staff, roster, source, post_lead):
     made, key = source
     assert LeadSource.objects.get().key_hash != key and key not in str(
         LeadSource.objects.values_list())
     body = {"name": "张伟", "phone": "13800138000", "budget_wan": "300"}
     first = post_lead(key, body, idem="abc-1")
-    assert first.status_code == 201, first.content
-    assert set(first.json()) == {"id", "status", "duplicate"}
+    assert first.status_code == 202, first.content
+    assert set(first.json()) == {"receipt", "id", "status", "duplicate"}
     lead = Lead.objects.get()
     assert lead.source == made and lead.channel.code == "douyin" and lead.method == "api"
+    # the retry after the worker made the lead answers with the lead
     again = post_lead(key, body, idem="abc-1")
     assert again.status_code == 201 and again["Idempotent-Replayed"] == "true"
-    assert again.json()["id"] == first.json()["id"] and Lead.objects.count() == 1
+    assert again.json()["receipt"] == first.json()["receipt"]
+    assert again.json()["id"] == lead.pk and Lead.objects.count() == 1
     other = post_lead(key, {**body, "name": "李四"}, idem="abc-1")
     assert other.status_code == 422
     # same person again without a key: the open lead is updated, not doubled
     dup = post_lead(key, body)
-    assert dup.status_code == 200 and dup.json()["duplicate"] is True
+    told = APIClient().get(f"/api/v1/lead-capture/{dup.json()['receipt']}/",
+                           HTTP_X_LEAD_SOURCE_KEY=key).json()
+    assert told["duplicate"] is True and told["id"] == lead.pk
     assert Lead.objects.count() == 1
 
 
-def test_source_key_required_and_errors_name_the_field(org, staff, source):
+def test_source_key_required_and_errors_name_the_field(org, staff, source, post_lead):
     _made, key = source
     assert post_lead("nope", {"name": "张伟", "phone": "13800138000"}).status_code in (401, 403)
     bad = post_lead(key, {"name": "<img src=x>", "phone": "12"})
