@@ -166,7 +166,9 @@ def _queue_after(rows: QuerySet[Ticket], *, running: bool,
         rows = rows.filter(next_due__isnull=False)
         if after is not None:
             due, pk = after
-            rows = rows.filter(Q(next_due__gt=due) | Q(next_due=due, pk__gt=pk))
+            # `>=` alone lets an index walk start at the keyset (deep pages stay cheap)
+            rows = rows.filter(Q(next_due__gt=due) | Q(next_due=due, pk__gt=pk),
+                               next_due__gte=due)
         return rows
     rows = rows.filter(next_due__isnull=True)
     if after is not None and after[0] is None:
