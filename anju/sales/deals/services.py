@@ -663,6 +663,12 @@ def payment_record(*, actor: User, instalment: Instalment | int, amount: Any,
 def deal_deliver(*, actor: User, deal: Deal | int) -> Deal:
     """Hands the unit over: a contracted deal paid in full."""
     current = visible_deal(actor, deal)
+    _deliver(current, actor)
+    return current
+
+
+def _deliver(current: Deal, actor: Any) -> None:
+    """The handover itself, on a locked deal: contracted and paid in full, else refused."""
     _require_status(current, DealStatus.CONTRACTED, action=_("delivered"))
     if current.received_amount != current.final_price:
         raise ValidationError({"deal": _("%(owed)s is still owed: a unit is handed over once "
@@ -675,7 +681,6 @@ def deal_deliver(*, actor: User, deal: Deal | int) -> Deal:
     _event(current, DealEvent.Kind.DELIVERED, actor, _("Unit %(unit)s handed over.") % {
         "unit": current.unit.label})
     _follow(current, actor, "delivered", _("handed over"))
-    return current
 
 
 @transaction.atomic
@@ -697,18 +702,7 @@ def deal_deliver_for_handover(*, actor: Any, unit_id: int) -> tuple[Deal | None,
         return None, False
     if current.status == DealStatus.DELIVERED:
         return current, False
-    _require_status(current, DealStatus.CONTRACTED, action=_("delivered"))
-    if current.received_amount != current.final_price:
-        raise ValidationError({"deal": _("%(owed)s is still owed: a unit is handed over once "
-                                         "it is paid in full.") % {
-            "owed": format_yuan(current.outstanding_amount)}})
-    _move_deal(current, from_status=DealStatus.CONTRACTED,
-               changes={"status": DealStatus.DELIVERED, "delivered_at": timezone.now()})
-    _transition(current, US.DELIVERED, actor, expected_from={US.CONTRACTED},
-                reason=_("handed over"))
-    _event(current, DealEvent.Kind.DELIVERED, actor, _("Unit %(unit)s handed over.") % {
-        "unit": current.unit.label})
-    _follow(current, actor, "delivered", _("handed over"))
+    _deliver(current, actor)
     return current, True
 
 
