@@ -42,6 +42,8 @@ from .models_intake import LeadIntake
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
+# SQLite has one writer: a shorter batch keeps the posts that wait for it short too.
+SQLITE_BATCH_SIZE = 100
 KICK_KEY = "leads:intake:kicked"
 KICK_SECONDS = 2
 LINGER_SECONDS = 3
@@ -124,9 +126,11 @@ def intake_drain(*, linger: float = 0) -> int:
             time.sleep(POLL_SECONDS)
 
 
-def intake_process(*, batch_size: int = BATCH_SIZE) -> int:
+def intake_process(*, batch_size: int | None = None) -> int:
     """Makes leads of the next batch of waiting rows, in one transaction; returns how many
     rows it took. Two workers never take the same row (the claim is an UPDATE)."""
+    if batch_size is None:
+        batch_size = SQLITE_BATCH_SIZE if connection.vendor == "sqlite" else BATCH_SIZE
     token = uuid.uuid4().hex
     with transaction.atomic():
         waiting = (LeadIntake.objects.filter(state=LeadIntake.State.PENDING, claim="")
