@@ -17,10 +17,13 @@ No cap on the number of rows, only on the file's size."""
 import datetime
 import logging
 import os
+import posixpath
 import tempfile
 import uuid
+import zipfile
 from collections.abc import Iterator
 from typing import IO, Any
+from xml.etree.ElementTree import iterparse
 
 import openpyxl
 import xlsxwriter
@@ -114,16 +117,98 @@ def _data_rows(file: IO[bytes]) -> Iterator[tuple[int, tuple]]:
 
 # --- the upload -----------------------------------------------------------------------------
 
+_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_DOC_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+
+
+def _xml(archive: zipfile.ZipFile, name: str, events: tuple = ("end",)):
+    # The parser openpyxl uses too; expat (2.4+) refuses entity-expansion bombs.
+    return iterparse(archive.open(name), events=events)  # noqa: S314
+
+
+def _column_index(reference: str) -> int | None:
+    letters = "".join(ch for ch in reference if ch.isalpha()).upper()
+    if not letters:
+        return None
+    index = 0
+    for ch in letters:
+        index = index * 26 + ord(ch) - 64
+    return index - 1
+
+
+def _first_row_fast(file: IO[bytes]) -> list[str]:
+    """The first row of the first worksheet, read straight from the xlsx's XML: only up to
+    the end of that row, and only the shared strings it uses. (openpyxl reads every shared
+    string of the file first: seconds for a big sheet, inside the upload's request.)"""
+    with zipfile.ZipFile(file) as archive:
+        sheet_id = None
+        for _event, element in _xml(archive, "xl/workbook.xml"):
+            if element.tag == f"{_MAIN}sheet":
+                sheet_id = element.get(f"{_DOC_REL}id")
+                break
+        targets, shared_path = {}, None
+        for _event, element in _xml(archive, "xl/_rels/workbook.xml.rels"):
+            if element.tag == f"{_PKG_REL}Relationship":
+                target = element.get("Target", "")
+                path = (target.lstrip("/") if target.startswith("/")
+                        else posixpath.normpath(posixpath.join("xl", target)))
+                targets[element.get("Id")] = path
+                if element.get("Type", "").endswith("/sharedStrings"):
+                    shared_path = path
+        cells: dict[int, tuple[str, str]] = {}
+        position = 0
+        for _event, element in _xml(archive, targets[sheet_id]):
+            if element.tag == f"{_MAIN}c":
+                column = _column_index(element.get("r", ""))
+                position = position if column is None else column
+                kind = element.get("t", "n")
+                if kind == "inlineStr":
+                    text = "".join(t.text or "" for t in element.iter(f"{_MAIN}t"))
+                    cells[position] = ("text", text)
+                else:
+                    value = element.find(f"{_MAIN}v")
+                    if value is not None and value.text is not None:
+                        cells[position] = ("shared" if kind == "s" else "text", value.text)
+                position += 1
+            elif element.tag == f"{_MAIN}row":
+                if element.get("r", "1") != "1":
+                    cells = {}  # the first row is empty
+                break
+        needed = {int(value) for kind, value in cells.values() if kind == "shared"}
+        shared: dict[int, str] = {}
+        if needed:
+            index = 0
+            for _event, element in _xml(archive, shared_path):
+                if element.tag == f"{_MAIN}si":
+                    if index in needed:
+                        parts = [element.find(f"{_MAIN}t")] + [
+                            run.find(f"{_MAIN}t") for run in element.findall(f"{_MAIN}r")]
+                        shared[index] = "".join(t.text or "" for t in parts if t is not None)
+                    element.clear()
+                    index += 1
+                    if index > max(needed):
+                        break
+    row = [""] * (max(cells) + 1 if cells else 0)
+    for column, (kind, value) in cells.items():
+        row[column] = shared[int(value)] if kind == "shared" else value
+    return row
+
+
 def _read_headers(upload: UploadedFile) -> list[str]:
     try:
         upload.seek(0)
-        workbook, sheet = _open_sheet(upload)
+        first = _first_row_fast(upload)
+    except Exception:  # an unusual layout: let openpyxl read it (slower, same answer)
         try:
-            first = next(sheet.iter_rows(max_row=1, values_only=True), ())
-        finally:
-            workbook.close()
-    except Exception:
-        raise ValidationError({"file": _("This is not a readable xlsx file.")}) from None
+            upload.seek(0)
+            workbook, sheet = _open_sheet(upload)
+            try:
+                first = next(sheet.iter_rows(max_row=1, values_only=True), ())
+            finally:
+                workbook.close()
+        except Exception:
+            raise ValidationError({"file": _("This is not a readable xlsx file.")}) from None
     headers = [str(value or "").strip() for value in first]
     while headers and not headers[-1]:
         headers.pop()

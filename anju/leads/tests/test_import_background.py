@@ -249,6 +249,54 @@ def test_only_the_size_of_the_file_is_capped(org, staff, client_for, monkeypatch
     assert not LeadImport.objects.exists()
 
 
+def _openpyxl_first_row(data: bytes) -> list[str]:
+    book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    first = next(book.worksheets[0].iter_rows(max_row=1, values_only=True), ())
+    book.close()
+    headers = [str(value or "").strip() for value in first]
+    while headers and not headers[-1]:
+        headers.pop()
+    return headers
+
+
+def test_the_header_is_read_without_loading_every_shared_string():
+    """The upload's request reads only the first row (and the shared strings it uses): the
+    same header as openpyxl, for the workbooks offices send."""
+    import xlsxwriter
+
+    samples = []
+    book = openpyxl.Workbook()  # shared strings, a gap, a number, a second sheet
+    sheet = book.active
+    sheet.append(["手机", None, "姓名", 2024, " 备注 "])
+    sheet.append(["13800138000", None, "张伟", 1, "x"])
+    book.create_sheet("其他").append(["不是这张"])
+    data = io.BytesIO()
+    book.save(data)
+    samples.append(data.getvalue())
+    out = io.BytesIO()  # xlsxwriter: another writer, a header starting at B1
+    workbook = xlsxwriter.Workbook(out, {"in_memory": True})
+    other = workbook.add_worksheet()
+    other.write_row(1 - 1, 1, ["客户姓名", "联系电话", "预算（万元）"])
+    other.write_row(1, 1, ["李四", "13900139000", 300])
+    workbook.close()
+    samples.append(out.getvalue())
+    empty_first = openpyxl.Workbook()  # the first row left empty
+    empty_first.active.append([])
+    empty_first.active.append(["姓名", "手机"])
+    data = io.BytesIO()
+    empty_first.save(data)
+    samples.append(data.getvalue())
+    for sample in samples:
+        fast = [value.strip() for value in importing._first_row_fast(io.BytesIO(sample))]
+        while fast and not fast[-1]:
+            fast.pop()
+        assert fast == _openpyxl_first_row(sample)  # no fallback needed
+        upload = SimpleUploadedFile("x.xlsx", sample, content_type=XLSX)
+        assert importing._read_headers(upload) == fast
+    assert importing._read_headers(SimpleUploadedFile("x.xlsx", samples[1])) == [
+        "", "客户姓名", "联系电话", "预算（万元）"]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_with_a_real_queue_the_upload_waits_for_the_worker(settings, org, make_user,
                                                            client_for):
