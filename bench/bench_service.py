@@ -18,7 +18,10 @@ Each queue figure is printed with the SQL statements of one page and the load av
 end of its timed runs (other work on the machine moves the figures). `--queue-only` times
 the queue scenarios alone (no quality report, no sweep, which changes escalation levels);
 `--explain` prints the plan of the agent's repairs queue (EXPLAIN ANALYZE on PostgreSQL,
-EXPLAIN QUERY PLAN on SQLite) for every statement of the page that reads tickets."""
+EXPLAIN QUERY PLAN on SQLite) for every statement of the page that reads tickets.
+`--compare` times the queue's read alone (the selector, no HTTP) against the one-walk read it
+replaced (one query over the whole scope), alternating call by call so both see the same
+machine load."""
 
 import datetime as dt
 import json
@@ -224,11 +227,61 @@ def explain(args, statements: list[str]) -> None:
         print(f"  plan of: {sql[:160]}…\n{plan}", flush=True)
 
 
+def compare_reads(agent, repeat: int) -> None:
+    """The agent's queue read by parts (`selectors.ticket_queue`) against one query over the
+    whole scope (the read before the parts), call by call, for a first page of repairs, the
+    page after it and a filter that leaves the page short."""
+    import statistics
+
+    from django.db.models import Q
+
+    from anju.aftersales.tickets import selectors
+
+    def one_walk(filters, after, limit):
+        rows = selectors._queue_filtered(selectors.ticket_visible_to(agent), filters)
+        rows = rows.select_related(*selectors.QUEUE_RELATED)
+        running = rows.filter(next_due__isnull=False)
+        if after is not None:
+            running = running.filter(Q(next_due__gt=after[0]) | Q(next_due=after[0],
+                                                                   pk__gt=after[1]))
+        found = list(running.order_by("next_due", "id")[:limit])
+        if len(found) < limit:
+            found += list(rows.filter(next_due__isnull=True).order_by("id")[:limit - len(found)])
+        return found
+
+    limit = selectors.QUEUE_PAGE + 1
+    repairs = selectors.QueueFilters(ticket_type="repair")
+    first = selectors.ticket_queue(viewer=agent, filters=repairs, limit=limit)
+    after = (first[-2].next_due, first[-2].pk)
+    for name, filters, keys in (
+            ("repairs, page 1", repairs, None), ("repairs, page 2", repairs, after),
+            ("critical repairs (none)", selectors.QueueFilters(ticket_type="repair",
+                                                               urgency="critical"), None)):
+        old_ms, new_ms = [], []
+        for index in range(repeat + 2):
+            timings = []
+            for read in (one_walk, lambda f, a, n: selectors.ticket_queue(
+                    viewer=agent, filters=f, after=a, limit=n)):
+                started = time.perf_counter()
+                rows = read(filters, keys, limit)
+                timings.append((time.perf_counter() - started) * 1000)
+            if index >= 2:
+                old_ms.append(timings[0])
+                new_ms.append(timings[1])
+        assert [t.pk for t in one_walk(filters, keys, limit)] == [t.pk for t in rows]
+        load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+        print(f"read of the agent's queue, {name}: one walk p50 "
+              f"{statistics.median(old_ms):7.2f} ms p95 {common.percentile(old_ms, 0.95):7.2f}"
+              f" ms · by parts p50 {statistics.median(new_ms):7.2f} ms p95 "
+              f"{common.percentile(new_ms, 0.95):7.2f} ms (same rows; load {load})", flush=True)
+
+
 def main() -> None:
     args = common.arguments(__doc__.splitlines()[0], extra=lambda p: (
         p.add_argument("--fresh", action="store_true"),
         p.add_argument("--queue-only", action="store_true"),
         p.add_argument("--explain", action="store_true"),
+        p.add_argument("--compare", action="store_true"),
         p.add_argument("--tickets", type=int, default=None)))
     args.repeat = min(args.repeat, 100)
     if args.tickets is None:
@@ -261,6 +314,9 @@ def main() -> None:
           f"by status: {dict(Ticket.objects.values_list('status').annotate(Count('id')))}")
     agent = User.objects.get(username="svc_agent")
     manager = User.objects.get(username="svc_manager")
+    if args.compare:
+        compare_reads(agent, args.repeat)
+        return
     results = []
     for who, user in (("agent (1 project)", agent), ("manager (company)", manager)):
         client = common.client_for(user)

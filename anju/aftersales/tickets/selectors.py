@@ -166,9 +166,7 @@ def _queue_after(rows: QuerySet[Ticket], *, running: bool,
         rows = rows.filter(next_due__isnull=False)
         if after is not None:
             due, pk = after
-            # `>=` alone lets an index walk start at the keyset (deep pages stay cheap)
-            rows = rows.filter(Q(next_due__gt=due) | Q(next_due=due, pk__gt=pk),
-                               next_due__gte=due)
+            rows = rows.filter(Q(next_due__gt=due) | Q(next_due=due, pk__gt=pk))
         return rows
     rows = rows.filter(next_due__isnull=True)
     if after is not None and after[0] is None:
@@ -181,8 +179,8 @@ def ticket_queue(*, viewer, filters: QueueFilters | None = None,
                  limit: int = QUEUE_PAGE) -> list[Ticket]:
     """Open tickets in the viewer's scope, the nearest deadline first (stopped clocks last),
     paged by keyset on (next_due, id). Two plain orderings instead of one NULLS LAST, so
-    both databases walk the running-clock indexes in order and stop at `limit`; a scope of
-    projects is read part by part (`_queue_parts`)."""
+    both databases walk the running-clock indexes in order and stop at `limit`; the running
+    clocks of a scope of projects are read part by part (`_queue_parts`)."""
     filters = filters or QueueFilters()
     rows = _queue_filtered(ticket_visible_to(viewer), filters)
     parts = _queue_parts(viewer, filters)
@@ -194,11 +192,10 @@ def ticket_queue(*, viewer, filters: QueueFilters | None = None,
                                         for p in parts],
             ("next_due", "id"), limit)
     if len(found) < limit:
-        found += _queue_read(
-            viewer, _queue_after(rows, running=False, after=after),
-            None if parts is None else [_queue_after(p, running=False, after=after)
-                                        for p in parts],
-            ("id",), limit - len(found))
+        # stopped clocks in one read: no ordered partial index serves them, so parts would
+        # only add planning (PostgreSQL ~3 ms a part at 1M)
+        found += _queue_read(viewer, _queue_after(rows, running=False, after=after), None,
+                             ("id",), limit - len(found))
     return found
 
 
