@@ -34,7 +34,11 @@ def store() -> str:
 
 
 def allow(*, scope: str, key: str, limit: int, window_seconds: int) -> bool:
-    """Counts one hit of `key`; False once more than `limit` hits fall in the window."""
+    """Counts one hit of `key`; False once more than `limit` hits fall in the window.
+
+    Call it outside a transaction, as the views and the portal's sign-in do: inside one, the
+    database's count is written (and its row held) with that transaction, and rolled back
+    with it."""
     window = int(time.time() // window_seconds)
     key = key[:200]
     if store() == "cache":
