@@ -273,8 +273,9 @@ class GradingRuleSerializer(serializers.ModelSerializer):
 class LeadImportSerializer(serializers.ModelSerializer):
     class Meta:
         model = LeadImport
-        fields = ["id", "project", "channel", "original_name", "created_at", "total",
-                  "created", "known", "rejected", "rejected_rows"]
+        fields = ["id", "project", "channel", "original_name", "created_at", "status",
+                  "total_rows", "total", "created", "known", "rejected", "rejected_rows",
+                  "error", "started_at", "finished_at"]
         read_only_fields = fields
 
 
@@ -711,15 +712,20 @@ class LeadImportViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, Scoped
     serializer_class = LeadImportSerializer
     parser_classes = [MultiPartParser]
 
-    @extend_schema(request=LeadImportUploadSerializer, responses={201: LeadImportSerializer})
+    @extend_schema(request=LeadImportUploadSerializer,
+                   responses={201: LeadImportSerializer, 202: LeadImportSerializer})
     def create(self, request: Request) -> Response:
+        """202 while the sheet waits for the worker (follow it with GET `lead-imports/<id>/`
+        until `status` is done or failed); 201 when it was worked within the request."""
         body = LeadImportUploadSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         job = importing.lead_import_run(actor=request.user,
                                         project=body.validated_data["project"],
                                         channel=body.validated_data.get("channel"),
                                         upload=body.validated_data["file"])
-        return Response(LeadImportSerializer(job).data, status=201)
+        job.refresh_from_db()
+        return Response(LeadImportSerializer(job).data,
+                        status=202 if job.in_progress else 201)
 
 
 class LeadReportViewSet(AnjuGenericViewSet):

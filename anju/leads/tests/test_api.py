@@ -242,6 +242,7 @@ def test_import_keeps_bad_rows_in_an_error_sheet(org, staff, roster, channels, a
         format="multipart")
     assert response.status_code == 201, response.content
     job = response.json()
+    assert job["status"] == "done" and job["total_rows"] == 5 and job["error"] == ""
     assert (job["total"], job["created"], job["known"], job["rejected"]) == (5, 1, 1, 3)
     reasons = {row["row"]: row["reasons"] for row in job["rejected_rows"]}
     assert set(reasons) == {3, 4, 7}
@@ -252,6 +253,20 @@ def test_import_keeps_bad_rows_in_an_error_sheet(org, staff, roster, channels, a
     values = list(book.active.iter_rows(values_only=True))
     assert len(values[0]) == 6 and values[3][5] == 7
     assert len(values) == 4 and values[3][3].startswith("'")
+
+
+def test_an_import_waiting_for_the_worker_answers_202_and_can_be_followed(
+        org, staff, roster, channels, api_for, settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    client = api_for(staff["c1"])
+    response = client.post("/api/v1/lead-imports/", {
+        "project": org["a"].pk, "file": _sheet([["姓名", "手机"], ["张伟", "13800138000"]])},
+        format="multipart")
+    assert response.status_code == 202, response.content
+    job = response.json()
+    assert job["status"] == "queued" and job["created"] == 0
+    followed = client.get(f"/api/v1/lead-imports/{job['id']}/").json()
+    assert followed["status"] == "queued" and followed["finished_at"] is None
 
 
 def test_agencies_and_agents_are_made_by_managers(org, staff, channels, make_user, api_for,
