@@ -128,14 +128,19 @@ def intake_drain(*, linger: float = 0) -> int:
 
 def intake_process(*, batch_size: int | None = None) -> int:
     """Makes leads of the next batch of waiting rows, in one transaction; returns how many
-    rows it took. Two workers never take the same row (the claim is an UPDATE)."""
+    rows it took. Two workers never take the same row: each locks its batch and skips the
+    rows locked by another (PostgreSQL), and marks them with its claim in the transaction."""
     if batch_size is None:
         batch_size = SQLITE_BATCH_SIZE if connection.vendor == "sqlite" else BATCH_SIZE
     token = uuid.uuid4().hex
     with transaction.atomic():
-        waiting = (LeadIntake.objects.filter(state=LeadIntake.State.PENDING, claim="")
-                   .order_by("id").values("pk")[:batch_size])
-        if not LeadIntake.objects.filter(pk__in=waiting).update(claim=token):
+        # PostgreSQL: rows another worker holds are skipped, not waited for (SQLite has one
+        # writer anyway, so its workers take turns).
+        waiting = list(LeadIntake.objects.select_for_update(skip_locked=True)
+                       .filter(state=LeadIntake.State.PENDING, claim="").order_by("id")
+                       .values_list("pk", flat=True)[:batch_size])
+        if not waiting or not LeadIntake.objects.filter(pk__in=waiting, claim="").update(
+                claim=token):
             return 0
         rows = list(LeadIntake.objects.filter(claim=token)
                     .select_related("source__channel", "source__project").order_by("id"))

@@ -197,3 +197,34 @@ def test_worked_rows_are_forgotten_after_thirty_days_and_the_leads_stay(org, sta
 
     assert list(LeadIntake.objects.values_list("state", flat=True)) == ["pending"]
     assert Lead.objects.count() == 2 and old != waiting
+
+
+@pytest.mark.only_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_share_the_queue_without_taking_a_row_twice(org, staff, roster, source):
+    import threading
+
+    from django.db import connection
+
+    made, _key = source
+    LeadIntake.objects.bulk_create([
+        LeadIntake(source=made, name="张伟", phone=f"+86135{index:08d}")
+        for index in range(600)])
+    worked = []
+
+    def work() -> None:
+        try:
+            worked.append(intake.intake_drain())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sum(worked) == 600
+    assert Lead.objects.count() == 600
+    assert not LeadIntake.objects.filter(state="pending").exists()
+    assert LeadIntake.objects.values("lead").distinct().count() == 600
