@@ -159,10 +159,10 @@ def _record(rows: list[LeadIntake], now) -> None:
         params += [row.pk, row.state, row.lead_id,
                    None if row.duplicate is None else int(row.duplicate), row.error]
     sql = (f"UPDATE {table} SET state = CAST(v.column2 AS TEXT), "  # noqa: S608
-           "lead_id = CAST(v.column3 AS INTEGER), "
+           "lead_id = CAST(v.column3 AS BIGINT), "
            "duplicate = (CAST(v.column4 AS INTEGER) = 1), error = CAST(v.column5 AS TEXT), "
            f"processed_at = %s FROM (VALUES {values}) AS v "
-           f"WHERE {table}.id = CAST(v.column1 AS INTEGER)")
+           f"WHERE {table}.id = CAST(v.column1 AS BIGINT)")
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
 
