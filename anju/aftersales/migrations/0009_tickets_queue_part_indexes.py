@@ -2,10 +2,6 @@
 # dispatched to the viewer) as separate ordered walks of running clocks
 # (`anju/aftersales/tickets/selectors.py`, `_queue_parts`): one partial index per part, with
 # the same parameter-free condition as `ticket_running_due_idx`, so SQLite matches it too.
-#
-# Database only: the model's Meta is not changed in this step, so the migration state does not
-# carry these indexes (`makemigrations --check` stays clean). When `Ticket.Meta.indexes`
-# declares them, add a state-only migration (SeparateDatabaseAndState, no database operation).
 
 from django.db import migrations, models
 
@@ -27,10 +23,4 @@ class Migration(migrations.Migration):
         ("aftersales", "0008_handover_checklists_and_history"),
     ]
 
-    operations = [
-        migrations.SeparateDatabaseAndState(
-            database_operations=[migrations.AddIndex(model_name="ticket", index=index)
-                                 for index in INDEXES],
-            state_operations=[],
-        ),
-    ]
+    operations = [migrations.AddIndex(model_name="ticket", index=index) for index in INDEXES]

@@ -404,6 +404,13 @@ class Ticket(models.Model):
             # index from a bound `status IN (...)`).
             models.Index(fields=["next_due", "id"], name="ticket_running_due_idx",
                          condition=Q(next_due__isnull=False)),
+            # The agent's queue walks each part of a scope in SLA order (`selectors`).
+            models.Index(fields=["project", "next_due", "id"], name="ticket_project_due_idx",
+                         condition=Q(next_due__isnull=False)),
+            models.Index(fields=["received_by", "next_due", "id"],
+                         name="ticket_received_due_idx", condition=Q(next_due__isnull=False)),
+            models.Index(fields=["assignee_user", "next_due", "id"],
+                         name="ticket_assignee_due_idx", condition=Q(next_due__isnull=False)),
             # the SLA sweep: running clocks by the next warning time
             models.Index(fields=["warn_at"], name="ticket_sweep_warn_idx",
                          condition=Q(warn_at__isnull=False)),
