@@ -34,6 +34,17 @@ def customer_ids_by_phone(e164s: Iterable[str]) -> dict[str, int]:
     return dict(CustomerPhone.objects.filter(e164__in=wanted).values_list("e164", "customer_id"))
 
 
+def customers_by_phone(e164s: Iterable[str]) -> dict[str, Customer]:
+    """E.164 -> the live customer holding it, with its consultant (`owner`) loaded: one query
+    for all the phones, and one more per merged-away record found (its survivor)."""
+    wanted = list({phone for phone in e164s if phone})
+    found: dict[str, Customer] = {}
+    for link in (CustomerPhone.objects.filter(e164__in=wanted)
+                 .select_related("customer__owner").order_by("id")):
+        found.setdefault(link.e164, link.customer)
+    return {phone: _survivor(customer) for phone, customer in found.items()}
+
+
 def customer_ids_by_id_hash(hashes: Iterable[str]) -> dict[str, int]:
     """ID-number hash -> customer id for those already in the ledger (one query)."""
     wanted = list({value for value in hashes if value})
@@ -47,5 +58,5 @@ def _survivor(customer: Customer) -> Customer:
     seen = set()
     while customer.merged_into_id and customer.pk not in seen:
         seen.add(customer.pk)
-        customer = Customer.objects.get(pk=customer.merged_into_id)
+        customer = Customer.objects.select_related("owner").get(pk=customer.merged_into_id)
     return customer

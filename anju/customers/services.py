@@ -61,6 +61,7 @@ __all__ = [
     "customer_tier_override",
     "customer_tier_recompute",
     "customer_update",
+    "customers_tier_recompute",
     "follow_up_done",
     "household_member_add",
     "household_member_remove",
@@ -560,22 +561,42 @@ def customer_tier_recompute(*, customer: Customer | int) -> Customer:
     and writes tier and tier_reason when they changed. A system action (no actor, no scope):
     tasks and the other services call it."""
     pk = customer.pk if isinstance(customer, Customer) else customer
-    rules = list(TierRule.objects.filter(is_active=True).order_by("order", "id"))
     current = Customer.objects.get(pk=pk)
+    _tiers_write([current])
+    return current
+
+
+def customers_tier_recompute(*, customers: Iterable[int]) -> None:
+    """`customer_tier_recompute` for many customers at once (a batch of contacts): a query
+    for the rules, one for the customers, one for their interactions, and one UPDATE per
+    tier and reason that changed."""
+    ids = sorted(set(customers))
+    if ids:
+        _tiers_write(list(Customer.objects.filter(pk__in=ids)
+                          .only("pk", "lifetime_value_wan", "tier", "tier_reason")))
+
+
+def _tiers_write(customers: list[Customer]) -> None:
+    rules = list(TierRule.objects.filter(is_active=True).order_by("order", "id"))
     now = timezone.now()
     windows = sorted({rule.within_days for rule in rules})
-    counts = {}
+    counts: dict[int, dict[int, int]] = {}
     if windows:
-        aggregates = Interaction.objects.filter(customer_id=pk).aggregate(**{
-            f"d{days}": Count("id", filter=Q(occurred_at__gte=now - datetime.timedelta(days=days)))
-            for days in windows})
-        counts = {days: aggregates[f"d{days}"] or 0 for days in windows}
-    tier, reason = tier_for(value_wan=current.lifetime_value_wan, interactions_by_days=counts,
-                            rules=rules)
-    if (current.tier, current.tier_reason) != (tier, reason):
-        Customer.objects.filter(pk=pk).update(tier=tier, tier_reason=reason)
-        current.tier, current.tier_reason = tier, reason
-    return current
+        for row in (Interaction.objects.filter(customer_id__in=[c.pk for c in customers])
+                    .values("customer_id").annotate(**{
+                        f"d{days}": Count("id", filter=Q(
+                            occurred_at__gte=now - datetime.timedelta(days=days)))
+                        for days in windows})):
+            counts[row["customer_id"]] = {days: row[f"d{days}"] or 0 for days in windows}
+    changed: dict[tuple[str, str], list[int]] = {}
+    for current in customers:
+        tier, reason = tier_for(value_wan=current.lifetime_value_wan,
+                                interactions_by_days=counts.get(current.pk, {}), rules=rules)
+        if (current.tier, current.tier_reason) != (tier, reason):
+            changed.setdefault((tier, reason), []).append(current.pk)
+            current.tier, current.tier_reason = tier, reason
+    for (tier, reason), pks in changed.items():
+        Customer.objects.filter(pk__in=pks).update(tier=tier, tier_reason=reason)
 
 
 @transaction.atomic

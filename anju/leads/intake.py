@@ -5,9 +5,10 @@ background worker in batches (`intake_process`).
 Why two steps: an ad platform or a campaign form can post hundreds of leads a second. One
 by one, every capture pays the whole request stack and a dozen statements of its own; in a
 batch, the ledger check is three queries for 500 phones, the roster's turns one statement,
-and the leads, their events and the consultants' notices one INSERT each. The rules are
-those of `services.lead_capture` (which the app form, the import and the QR check-in use
-directly): a phone that is already an open lead, a customer in the ledger or under an
+and the leads, their events, the contacts on known people's records and the consultants'
+notices one INSERT each. The rules are those of `services.lead_capture` (which the app
+form, the import and the QR check-in use directly), shared through `known.py` for people
+already in the ledger; a phone that is already an open lead of the project or under an
 agency's claim goes through `lead_capture` itself, inside the batch.
 
 The source learns the outcome from the answer when the worker was faster than the request
@@ -32,9 +33,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from anju.core.notifications import notify_many
-from anju.customers.models import CustomerPhone
+from anju.customers.dedup import customers_by_phone
+from anju.customers.models import Customer
 
-from . import config, grading, services
+from . import config, grading, known, services
 from .cleaning import clean_budget, clean_name, clean_phone, clean_text, clean_timing, raise_if
 from .models import Lead, LeadEvent, LeadSource, Registration
 from .models_intake import LeadIntake
@@ -169,36 +171,38 @@ def _record(rows: list[LeadIntake], now) -> None:
 
 def _work(rows: list[LeadIntake]) -> None:
     now = timezone.now()
-    fresh, one_by_one = _sort_out(rows, now)
+    batched, one_by_one, customers = _sort_out(rows, now)
     by_door: dict[tuple[int, int], list[LeadIntake]] = defaultdict(list)
-    for row in fresh:
+    for row in batched:
         by_door[(row.source.project_id, row.source.channel_id)].append(row)
     for (project_id, channel_id), group in by_door.items():
         try:
             with transaction.atomic():
-                _capture_fresh(project_id, channel_id, group)
+                _capture_batch(project_id, channel_id, group, customers)
         except Exception:
             # One bad row must not hold the queue: the group goes again one by one, where a
             # row that fails is refused with the reason and the others are made.
             logger.exception("lead intake: batch of %s rows failed, one by one", len(group))
             one_by_one += group
-    # After the new people: the second post of a phone in the batch finds its open lead.
+    # After the batches: the second post of a phone in the batch finds its open lead.
     for row in sorted(one_by_one, key=lambda row: row.pk):
         _capture_one(row)
     for row in rows:
         row.processed_at = now
 
 
-def _sort_out(rows: list[LeadIntake], now) -> tuple[list[LeadIntake], list[LeadIntake]]:
-    """Splits the batch: new people (made in bulk) and the rest (an open lead of the
-    project, a customer in the ledger, an agency's claim, a source switched off, a phone
-    twice in the batch), which go through `lead_capture` one by one."""
+def _sort_out(rows: list[LeadIntake], now
+              ) -> tuple[list[LeadIntake], list[LeadIntake], dict[str, Customer]]:
+    """Splits the batch: new people and people already in the ledger (made in batches), and
+    the rest (an open lead of the project, an agency's claim, a source switched off, a
+    phone twice in the batch), which go through `lead_capture` one by one. Returns the
+    ledger's records of the batch's phones too."""
     phones = {row.phone for row in rows}
     projects = {row.source.project_id for row in rows}
     open_leads = set(Lead.objects.filter(project_id__in=projects, phone__in=phones,
                                          status__in=Lead.OPEN)
                      .values_list("project_id", "phone"))
-    known = set(CustomerPhone.objects.filter(e164__in=phones).values_list("e164", flat=True))
+    customers = customers_by_phone(phones)
     keys = {services.claim_key_of(phone) for phone in phones} - {""}
     claims = defaultdict(set)
     if keys:
@@ -208,18 +212,17 @@ def _sort_out(rows: list[LeadIntake], now) -> tuple[list[LeadIntake], list[LeadI
                 protected_until__gt=now).values_list("project_id", "claim_key", "phone"):
             claims[(project_id, key)].add(phone)
     seen: set[tuple[int, str]] = set()
-    fresh, one_by_one = [], []
+    batched, one_by_one = [], []
     for row in rows:
         source = row.source
         door = (source.project_id, row.phone)
         claimed = claims.get((source.project_id, services.claim_key_of(row.phone)), set())
         plain = (source.is_active and source.channel.is_active and source.project.is_active
                  and not source.channel.is_referral and door not in open_leads
-                 and row.phone not in known and not ({"", row.phone} & claimed)
-                 and door not in seen)
+                 and not ({"", row.phone} & claimed) and door not in seen)
         seen.add(door)
-        (fresh if plain else one_by_one).append(row)
-    return fresh, one_by_one
+        (batched if plain else one_by_one).append(row)
+    return batched, one_by_one, customers
 
 
 def _capture_one(row: LeadIntake) -> None:
@@ -247,26 +250,32 @@ def _capture_one(row: LeadIntake) -> None:
         row.duplicate = result.duplicate
 
 
-def _capture_fresh(project_id: int, channel_id: int, rows: list[LeadIntake]) -> None:
-    """New people of one project and channel: graded, given the roster's next turns, and
-    written with their events and notices in one INSERT each."""
+def _capture_batch(project_id: int, channel_id: int, rows: list[LeadIntake],
+                   customers: dict[str, Customer]) -> None:
+    """Leads of one project and channel, graded, each given to its known customer's own
+    consultant or else the roster's next turn, and written with their events, the known
+    people's contacts and the notices in one INSERT each."""
     source = rows[0].source
     cfg = config.project_config(project_id, services.today_local())
+    people = known.known_people(
+        list({customers[row.phone].pk: customers[row.phone] for row in rows
+              if row.phone in customers}.values()), project_id)
     leads, results = [], []
     for row in rows:
+        customer = customers.get(row.phone)
         lead = Lead(project=source.project, channel=source.channel, source=row.source,
                     method=Lead.Method.API, name=row.name, phone=row.phone,
                     budget_wan=row.budget_wan, timing=row.timing, unit_type=row.unit_type,
                     notes=row.notes, idempotency_key=row.idempotency_key,
-                    request_hash=row.request_hash)
+                    request_hash=row.request_hash, customer=customer,
+                    known_customer=customer is not None)
         result = grading.grade_for(facts=services.grade_facts(lead), rules=cfg.grading_rules,
                                    policy=cfg.policy)
         lead.grade, lead.grade_points, lead.grade_reason = (result.grade, result.points,
                                                             result.reason)
         leads.append(lead)
         results.append(result)
-    turns = services.assign_many(project_id=project_id, channel_id=channel_id,
-                                 grades=[result.grade for result in results], cfg=cfg)
+    turns = _turns(leads, results, people, project_id, channel_id, cfg)
     now = timezone.now()
     for lead, (assignee_id, _why) in zip(leads, turns, strict=True):
         if assignee_id:
@@ -277,14 +286,34 @@ def _capture_fresh(project_id: int, channel_id: int, rows: list[LeadIntake]) -> 
                 if any(not assignee for assignee, _why in turns) else [])
     events: list[LeadEvent] = []
     notices = []
-    for lead, result, (_assignee, why) in zip(leads, results, turns, strict=True):
-        events += services.new_lead_events(lead, reason=result.reason, why=why, known=False)
+    for lead, result, (assignee_id, why) in zip(leads, results, turns, strict=True):
+        events += services.new_lead_events(lead, reason=result.reason, why=why,
+                                           known=lead.customer is not None)
         notices.append(services.new_lead_notice(lead, reason=result.reason, why=why,
                                                 managers=managers))
+        if lead.customer is not None:
+            notices.append(known.owner_notice(lead, lead.customer, assignee_id))
     LeadEvent.objects.bulk_create(events)
-    notify_many(notices)
+    known.log_known_contacts([(lead, source.channel, people[lead.customer.pk])
+                              for lead in leads if lead.customer is not None])
+    notify_many([notice for notice in notices if notice is not None])
     for row, lead in zip(rows, leads, strict=True):
         row.state, row.lead, row.duplicate = LeadIntake.State.DONE, lead, False
+
+
+def _turns(leads: list[Lead], results: list, people: dict[int, known.KnownPerson],
+           project_id: int, channel_id: int, cfg: config.ProjectConfig
+           ) -> list[tuple[int | None, str]]:
+    """(assignee, why) of each lead: a known customer's own consultant when they work the
+    project, else the rules and the roster's turns (taken in one statement)."""
+    own = [bool(lead.customer and people[lead.customer.pk].owner_works_here)
+           for lead in leads]
+    others = iter(services.assign_many(
+        project_id=project_id, channel_id=channel_id,
+        grades=[result.grade for result, is_own in zip(results, own, strict=True)
+                if not is_own], cfg=cfg))
+    return [(lead.customer.owner_id, _("the customer's own consultant")) if is_own
+            else next(others) for lead, is_own in zip(leads, own, strict=True)]
 
 
 def intake_purge(*, days: int = KEEP_DAYS) -> int:

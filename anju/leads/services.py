@@ -28,9 +28,9 @@ from anju.core.masking import mask_phone
 from anju.core.notifications import Message, notify, notify_many
 from anju.customers import services as customer_services
 from anju.customers.dedup import existing_customer_for
-from anju.customers.models import Customer, CustomerPhone, Interaction
+from anju.customers.models import Customer, CustomerPhone
 
-from . import config, grading
+from . import config, grading, known
 from .cleaning import (
     clean_budget,
     clean_name,
@@ -233,38 +233,10 @@ def _door_probe(project_id: int, e164: str, now: datetime.datetime
         return cursor.fetchone()
 
 
-INTERACTION_KIND = {
-    Lead.Method.QR: Interaction.Kind.VISIT,
-    Channel.Kind.WALK_IN: Interaction.Kind.VISIT,
-    Channel.Kind.CALL_IN: Interaction.Kind.CALL,
-}
-
-
 def _log_on_customer(customer: Customer, lead: Lead, channel: Channel | None) -> None:
-    """The known person's new contact, on their record in the ledger, as their consultant."""
-    kind = (INTERACTION_KIND.get(lead.method) or INTERACTION_KIND.get(
-        channel.kind if channel else "") or Interaction.Kind.EVENT)
-    with translation.override(settings.LANGUAGE_CODE):
-        notes = _("Came in again as a lead (%(method)s, %(channel)s).") % {
-            "method": lead.get_method_display(),
-            "channel": channel.name if channel else _("no channel")}
-    owner = customer.owner
-    if owner is not None and owner.is_active and Customer.objects.visible_to(owner).filter(
-            pk=customer.pk).exists():
-        # the owner may work other projects: the interaction names the lead's project only
-        # when the owner may see it (the ledger's rule), the note names it anyway
-        sees_project = Project.objects.visible_to(owner).filter(pk=lead.project_id).exists()
-        with translation.override(settings.LANGUAGE_CODE):
-            if not sees_project:
-                notes += " " + _("Project: %(project)s.") % {"project": lead.project.name}
-        customer_services.interaction_log(actor=owner, customer=customer, kind=kind,
-                                          notes=notes,
-                                          project=lead.project if sees_project else None)
-    else:
-        # Nobody owns the record: the contact is still kept on it (no one to act as).
-        Interaction.objects.create(customer=customer, project=lead.project, user=None,
-                                   kind=kind, occurred_at=timezone.now(), notes=notes)
-        Customer.objects.filter(pk=customer.pk).update(last_contact_at=timezone.now())
+    """The known person's new contact, on their record in the ledger."""
+    person = known.known_people([customer], lead.project_id)[customer.pk]
+    known.log_known_contacts([(lead, channel, person)])
 
 
 def lead_capture(*, project: Project, name: Any, phone: Any, method: str,
@@ -343,11 +315,10 @@ def lead_capture(*, project: Project, name: Any, phone: Any, method: str,
     assignee_id, why = None, ""
     registration = (Registration.objects.select_related("agency").filter(
         pk=registration_id).first() if registration_id else None)
-    owner = customer.owner if customer is not None and customer.owner_id else None
-    owner_works_here = bool(owner and owner.is_active and Project.objects.visible_to(
-        owner).filter(pk=project.pk).exists())
-    if owner_works_here:
-        assignee_id, why = owner.pk, _("the customer's own consultant")
+    person = (known.known_people([customer], project.pk)[customer.pk]
+              if customer is not None else None)
+    if person is not None and person.owner_works_here:
+        assignee_id, why = customer.owner_id, _("the customer's own consultant")
     elif registration is not None and registration.agency.contact_consultant_id:
         assignee_id, why = (registration.agency.contact_consultant_id,
                             _("agency registration of %(agency)s") % {
@@ -363,7 +334,7 @@ def lead_capture(*, project: Project, name: Any, phone: Any, method: str,
     try:
         with transaction.atomic():
             return _capture_write(lead, result=result, assignee_id=assignee_id, why=why,
-                                  customer=customer, owner=owner, channel=channel)
+                                  person=person, channel=channel)
     except IntegrityError:
         if source is not None and idempotency_key:
             done = Lead.objects.filter(source=source, idempotency_key=idempotency_key).first()
@@ -372,12 +343,12 @@ def lead_capture(*, project: Project, name: Any, phone: Any, method: str,
         raise
 
 
-def _capture_write(lead: Lead, *, result, assignee_id, why, customer, owner, channel
-                   ) -> "CaptureResult":
+def _capture_write(lead: Lead, *, result, assignee_id, why, person: "known.KnownPerson | None",
+                   channel) -> "CaptureResult":
     """The writes of a new lead, in one transaction: the lead, its events, the interaction
     on a known customer, the notifications. A second lead under the same idempotency key
     fails on the database's constraint (the caller answers with the first)."""
-    now, method, project, e164 = timezone.now(), lead.method, lead.project, lead.phone
+    now, method = timezone.now(), lead.method
     if assignee_id:
         lead.assigned_to_id, lead.assigned_at, lead.status = assignee_id, now, Status.ASSIGNED
     if method == Lead.Method.QR and assignee_id:
@@ -386,18 +357,14 @@ def _capture_write(lead: Lead, *, result, assignee_id, why, customer, owner, cha
     # audit trail logs the lead's later changes of key fields).
     Lead.objects.bulk_create([lead])
     LeadEvent.objects.bulk_create(new_lead_events(lead, reason=result.reason, why=why,
-                                                  known=customer is not None))
+                                                  known=person is not None))
 
-    masked = mask_phone(e164)
-    if customer is not None:
-        _log_on_customer(customer, lead, channel)
-        if owner is not None and owner.is_active and owner.pk != assignee_id:
-            with translation.override(settings.LANGUAGE_CODE):
-                title = _("Your customer came in as a lead of %(project)s: %(name)s") % {
-                    "project": project.name, "name": customer.name}
-            _notify([owner], kind="lead.known_customer", title=title, body=masked)
-    notify_many([new_lead_notice(lead, reason=result.reason, why=why)])
-    return CaptureResult(lead=lead, created=True, known_customer=customer is not None,
+    notices = [new_lead_notice(lead, reason=result.reason, why=why)]
+    if person is not None:
+        known.log_known_contacts([(lead, channel, person)])
+        notices.append(known.owner_notice(lead, person.customer, assignee_id))
+    notify_many([notice for notice in notices if notice is not None])
+    return CaptureResult(lead=lead, created=True, known_customer=person is not None,
                          duplicate=False)
 
 

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from anju.core.audit import audit_for_record, audit_register, audit_search
+from anju.core.audit import audit_for_record, audit_register, audit_search, record_creates
 from anju.core.locking import update_versioned
 from anju.core.models import SensitiveAccess
 from anju.core.tests.platform_helpers import make_company, make_project, make_user, model
@@ -74,6 +74,30 @@ def test_save_through_the_orm_is_logged_too(audited, people):
         project.save()
     entry = _updates(project).get()
     assert entry.changes_dict == {"name": ["西湖壹号", "西湖贰号"]}
+
+
+def test_rows_written_in_bulk_get_the_entries_one_save_would_get(audited, people):
+    """`record_creates`: the same "created" entries as a save's, the actor only inside the
+    request's context (a stale context of an earlier request names nobody)."""
+    with set_actor(people["consultant"]):
+        saved = audited.objects.create(company=people["company"], name="甲", code="a",
+                                       address="滨江路1号")
+        bulk = audited.objects.bulk_create([
+            audited(company=people["company"], name="乙", code="b", address="滨江路2号")])
+        assert record_creates(bulk) == 1
+    later = audited.objects.bulk_create([audited(company=people["company"], name="丙",
+                                                 code="c")])
+    record_creates(later)
+
+    def created(project):
+        return LogEntry.objects.get_for_object(project).get(action=LogEntry.Action.CREATE)
+
+    one, other = created(saved), created(bulk[0])
+    assert other.actor == one.actor == people["consultant"]
+    assert other.changes_dict.keys() == one.changes_dict.keys()
+    assert other.changes_dict["name"] == ["None", "乙"] and other.object_repr == "乙"
+    assert "滨江路2号" not in str(other.changes_dict)  # masked, as in a save's entry
+    assert created(later[0]).actor is None
 
 
 def test_masked_fields_never_reach_the_log_in_clear(audited, people):

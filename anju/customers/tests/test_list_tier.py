@@ -38,10 +38,14 @@ def test_the_tier_in_force_decides(tiered, people, client_for):
 
 
 def test_the_tier_filter_is_served_by_its_index(org, people):
+    # VIPs are few, as in a real ledger (1 in 100 computed, 1 in 250 set by hand): with a
+    # quarter of the rows matching, walking the primary key is as cheap and PostgreSQL may
+    # rightly take it
+    others = [tier for tier in TIERS if tier != "vip"]
     Customer.objects.bulk_create([
         Customer(company=org["first"], project=org["a"], owner=people["consultant"],
-                 name=f"客户{index}", tier=TIERS[index % 4],
-                 tier_override="vip" if index % 50 == 0 else "")
+                 name=f"客户{index}", tier="vip" if index % 100 == 0 else others[index % 3],
+                 tier_override="vip" if index % 250 == 7 else "")
         for index in range(4000)])
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE customers_customer" if connection.vendor == "postgresql"

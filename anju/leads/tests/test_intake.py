@@ -1,8 +1,12 @@
 """Outside sources under load: a posted lead is checked and queued at once, then made by the
 worker in batches with the same rules as one capture (`anju/leads/intake.py`)."""
 
+import datetime
+
 import pytest
+from auditlog.models import LogEntry
 from django.core.management import call_command
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from anju.core.models import Notification
@@ -131,7 +135,7 @@ def test_a_failing_bulk_write_falls_back_to_one_by_one(org, staff, roster, sourc
     def broken(*args, **kwargs):
         raise RuntimeError("bulk write failed")
 
-    monkeypatch.setattr(intake, "_capture_fresh", broken)
+    monkeypatch.setattr(intake, "_capture_batch", broken)
     assert intake.intake_drain() == 3
     assert Lead.objects.count() == 3
     assert set(LeadIntake.objects.values_list("state", flat=True)) == {"done"}
@@ -228,3 +232,94 @@ def test_two_workers_share_the_queue_without_taking_a_row_twice(org, staff, rost
     assert Lead.objects.count() == 600
     assert not LeadIntake.objects.filter(state="pending").exists()
     assert LeadIntake.objects.values("lead").distinct().count() == 600
+
+
+@pytest.fixture
+def known_people(org, staff, make_customer):
+    """Three people already in the ledger: c2's customer (c2 works project A), the customer
+    of a consultant of project B only, and a record nobody owns; c2 owes the first a call."""
+    from anju.customers.models import TierRule
+
+    TierRule.objects.update(is_active=False)
+    TierRule.objects.create(tier="key", order=1, min_interactions=1, within_days=30)
+    own = make_customer("老客户", phones=["13900139000"], owner=staff["c2"])
+    elsewhere = make_customer("滨江客户", phones=["13900139001"], owner=staff["cb"],
+                              project=org["b"])
+    nobody = make_customer("无主客户", phones=["13900139002"])
+    due = timezone.now() - datetime.timedelta(days=2)
+    promised = Interaction.objects.create(customer=own, user=staff["c2"], kind="call",
+                                          occurred_at=due - datetime.timedelta(days=1),
+                                          next_follow_up_at=due)
+    return {"own": own, "elsewhere": elsewhere, "nobody": nobody, "promised": promised}
+
+
+@pytest.mark.parametrize("path", ["batch", "one capture"])
+def test_known_people_get_the_same_from_a_batch_as_from_one_capture(
+        path, org, staff, roster, source, known_people):
+    made, key = source
+    phones = ["13900139000", "13900139001", "13900139002"]
+    if path == "batch":
+        for phone in phones:
+            assert post(key, {"name": "来电客户", "phone": phone}).status_code == 202
+        assert intake.intake_drain() == 3
+    else:
+        for phone in phones:
+            services.lead_capture(project=org["a"], source=made, method=Lead.Method.API,
+                                  name="来电客户", phone=phone)
+    own, elsewhere, nobody = (known_people[name] for name in ("own", "elsewhere", "nobody"))
+    leads = {lead.customer: lead for lead in Lead.objects.select_related("customer")}
+    assert set(leads) == {own, elsewhere, nobody} and Customer.objects.count() == 3
+    assert all(lead.known_customer for lead in leads.values())
+    # the lead goes to the record's consultant when they work the project, else the roster
+    assert leads[own].assigned_to == staff["c2"]
+    assert [leads[elsewhere].assigned_to, leads[nobody].assigned_to] == [staff["c1"],
+                                                                         staff["c2"]]
+    # each record keeps the contact: as its consultant where they may act on it, with the
+    # lead's project only where they may see it
+    logged = {row.customer: row for row in Interaction.objects.exclude(
+        pk=known_people["promised"].pk)}
+    assert (logged[own].user, logged[own].project, logged[own].kind) == (
+        staff["c2"], org["a"], "event")
+    assert logged[own].notes == "再次以线索进线（API，抖音）。"
+    assert (logged[elsewhere].user, logged[elsewhere].project) == (staff["cb"], org["b"])
+    assert "四季花城" in logged[elsewhere].notes
+    assert (logged[nobody].user, logged[nobody].project) == (None, org["a"])
+    # the consultant's promised call is done, the last contact moves, the tier follows
+    known_people["promised"].refresh_from_db()
+    assert known_people["promised"].follow_up_done_at is not None
+    for customer in (own, elsewhere, nobody):
+        customer.refresh_from_db()
+        assert customer.last_contact_at == logged[customer].occurred_at
+        assert customer.tier == "key"
+    # every interaction is in the audit trail
+    assert LogEntry.objects.filter(
+        content_type__model="interaction", action=LogEntry.Action.CREATE,
+        object_id__in=[row.pk for row in logged.values()]).count() == 3
+    # the consultant of project B hears that their customer came in; c2 got the lead itself
+    assert Notification.objects.filter(recipient=staff["cb"], kind="lead.known_customer",
+                                       title__contains="滨江客户").exists()
+    assert not Notification.objects.filter(recipient=staff["c2"],
+                                           kind="lead.known_customer").exists()
+
+
+def test_a_batch_of_known_people_costs_the_same_statements_for_five_as_for_twenty(
+        org, staff, roster, source, make_customer):
+    """Known people are made in the batch, not one by one: the statements grow with their
+    consultants, not with their number."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _made, key = source
+    counts = []
+    # the first batch also fills the caches (the project's configuration, content types)
+    for size, prefix in ((2, "1360013"), (5, "1390013"), (20, "1370013")):
+        phones = [f"{prefix}{index:04d}" for index in range(size)]
+        for index, phone in enumerate(phones):
+            make_customer(f"老客户{index}", phones=[phone],
+                          owner=staff["c2"] if index % 2 else staff["cb"])
+            post(key, {"name": "来电客户", "phone": phone})
+        with CaptureQueriesContext(connection) as queries:
+            assert intake.intake_process() == size
+        counts.append(len(queries))
+    assert counts[1] == counts[2]
+    assert Interaction.objects.count() == 27
