@@ -411,6 +411,14 @@ class Ticket(models.Model):
                          name="ticket_received_due_idx", condition=Q(next_due__isnull=False)),
             models.Index(fields=["assignee_user", "next_due", "id"],
                          name="ticket_assignee_due_idx", condition=Q(next_due__isnull=False)),
+            # a queue filtered by urgency (critical repairs, often none): the urgency's own
+            # running clocks in SLA order, instead of every running clock of the scope
+            models.Index(fields=["urgency", "next_due", "id"], name="ticket_urgency_due_idx",
+                         condition=Q(next_due__isnull=False)),
+            # the queue's stopped clocks (open tickets waiting on the owner): found by status
+            # among the clockless rows, instead of a scan past every finished ticket
+            models.Index(fields=["status", "id"], name="ticket_stopped_idx",
+                         condition=Q(next_due__isnull=True)),
             # the SLA sweep: running clocks by the next warning time
             models.Index(fields=["warn_at"], name="ticket_sweep_warn_idx",
                          condition=Q(warn_at__isnull=False)),

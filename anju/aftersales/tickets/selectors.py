@@ -208,9 +208,14 @@ def ticket_queue(*, viewer, filters: QueueFilters | None = None,
                                         for p in parts],
             ("next_due", "id"), limit)
     if len(found) < limit:
-        # stopped clocks in one read: no ordered partial index serves them, so parts would
-        # only add planning (PostgreSQL ~3 ms a part at 1M)
-        found += _queue_read(viewer, _queue_after(rows, running=False, after=after), None,
+        # stopped clocks, one part per open status: each an id-ordered walk of
+        # `ticket_stopped_idx (status, id) WHERE next_due IS NULL` that stops at the page
+        # size. In one read, SQLite (which keeps an average per status, not that the open
+        # ones have few clockless rows) scanned the whole table past every finished ticket.
+        stopped = _queue_after(rows, running=False, after=after)
+        statuses = [filters.status] if filters.status else list(OPEN_STATUSES)
+        found += _queue_read(viewer, stopped, [stopped.filter(status=status)
+                                               for status in statuses],
                              ("id",), limit - len(found))
     return found
 
