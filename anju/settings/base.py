@@ -287,6 +287,7 @@ SPECTACULAR_SETTINGS = {
         "InstalmentInKindEnum": ["deposit", "down_payment", "instalment", "loan", "full"],
         "InstalmentKindEnum": "anju.sales.models.Instalment.Kind",
         "InteractionKindEnum": "anju.customers.models.Interaction.Kind",
+        "HandoverEventKindEnum": "anju.aftersales.models.HandoverEvent.Kind",
         "LeadEventKindEnum": "anju.leads.models.LeadEvent.Kind",
         "LocationKindEnum": "anju.aftersales.models.Location.Kind",
         "SurveyQuestionKindEnum": "anju.aftersales.models.SurveyQuestion.Kind",

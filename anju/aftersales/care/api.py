@@ -21,6 +21,7 @@ from anju.property.models import Building
 
 from ..models.care import (
     HandoverBatch,
+    HandoverEvent,
     HandoverSlot,
     HandoverUnit,
     KnowledgeArticle,
@@ -362,6 +363,15 @@ class HandoverUnitSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class HandoverEventSerializer(serializers.ModelSerializer):
+    actor_name = serializers.StringRelatedField(source="actor", read_only=True)
+
+    class Meta:
+        model = HandoverEvent
+        fields = ["id", "kind", "message", "actor", "actor_name", "created_at"]
+        read_only_fields = fields
+
+
 class HandoverBookSerializer(serializers.Serializer):
     slot = serializers.IntegerField()
 
@@ -452,6 +462,15 @@ class HandoverUnitViewSet(CareErrorsMixin, mixins.ListModelMixin, mixins.Retriev
                               "note": done.note if done else "",
                               "ticket": done.ticket_id if done else None})
         return Response(ChecklistLineSerializer(lines, many=True).data)
+
+    @extend_schema(responses={200: HandoverEventSerializer(many=True)})
+    @action(detail=True, methods=["get"])
+    def history(self, request: Request, pk=None) -> Response:
+        """The unit's handover history, oldest first: appointments, inspection, keys,
+        sign-off and what it did in sales."""
+        handover = self.get_object()
+        return Response(HandoverEventSerializer(
+            selectors.handover_events_of(handover=handover), many=True).data)
 
     @extend_schema(request=HandoverKeysSerializer, responses={200: HandoverUnitSerializer})
     @action(detail=True, methods=["post"])

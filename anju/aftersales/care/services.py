@@ -19,6 +19,7 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from anju.accounts.models import Company, Project
 from anju.customers.models import Customer
@@ -404,6 +405,15 @@ def _locked_handover(handover_id: int) -> HandoverUnit:
     return handover
 
 
+def _history(handover: HandoverUnit, kind: str, actor: Any, message: str) -> None:
+    HandoverEvent.objects.create(handover=handover, kind=kind, message=str(message)[:300],
+                                 actor=actor if getattr(actor, "pk", None) else None)
+
+
+def _slot_time(slot: HandoverSlot) -> str:
+    return timezone.localtime(slot.starts_at).strftime("%Y-%m-%d %H:%M")
+
+
 @transaction.atomic
 def handover_book(*, actor: Any, handover_id: int, slot_id: int) -> HandoverUnit:
     """Books (or moves) a unit's appointment. The slot's count rises by one conditional
@@ -425,13 +435,21 @@ def handover_book(*, actor: Any, handover_id: int, slot_id: int) -> HandoverUnit
         booked=F("booked") + 1)
     if not taken:
         raise CareError(_("This appointment slot is full. Please choose another."), "slot_full")
-    if handover.slot_id:
-        HandoverSlot.objects.filter(pk=handover.slot_id, booked__gt=0).update(
+    previous = handover.slot
+    if previous is not None:
+        HandoverSlot.objects.filter(pk=previous.pk, booked__gt=0).update(
             booked=F("booked") - 1)
     handover.slot_id = slot_id
     handover.stage = HandoverUnit.Stage.BOOKED
     handover.booked_at = timezone.now()
     handover.save(update_fields=["slot", "stage", "booked_at"])
+    if previous is None:
+        _history(handover, HandoverEvent.Kind.BOOKED, actor,
+                 _("Appointment booked for %(when)s.") % {"when": _slot_time(slot)})
+    else:
+        _history(handover, HandoverEvent.Kind.REBOOKED, actor,
+                 _("Appointment moved from %(old)s to %(new)s.") % {
+                     "old": _slot_time(previous), "new": _slot_time(slot)})
     return handover
 
 
@@ -440,11 +458,14 @@ def handover_cancel_booking(*, actor: Any, handover_id: int) -> HandoverUnit:
     handover = _locked_handover(handover_id)
     if handover.stage != HandoverUnit.Stage.BOOKED:
         raise CareError(_("There is no booking to cancel."), "wrong_stage")
-    HandoverSlot.objects.filter(pk=handover.slot_id, booked__gt=0).update(booked=F("booked") - 1)
+    slot = handover.slot
+    HandoverSlot.objects.filter(pk=slot.pk, booked__gt=0).update(booked=F("booked") - 1)
     handover.slot_id = None
     handover.stage = HandoverUnit.Stage.WAITING
     handover.booked_at = None
     handover.save(update_fields=["slot", "stage", "booked_at"])
+    _history(handover, HandoverEvent.Kind.UNBOOKED, actor,
+             _("Appointment of %(when)s cancelled.") % {"when": _slot_time(slot)})
     return handover
 
 
@@ -496,7 +517,24 @@ def handover_inspect(*, actor: Any, handover_id: int,
     handover.stage = HandoverUnit.Stage.INSPECTED
     handover.inspected_at = timezone.now()
     handover.save(update_fields=["stage", "inspected_at"])
+    if items:
+        _history(handover, HandoverEvent.Kind.INSPECTED, actor, _inspection_summary(items))
     return items
+
+
+def _inspection_summary(items: list[HandoverInspectionItem]) -> str:
+    from ..models.tickets import Ticket
+
+    in_order = sum(1 for item in items if item.ticket_id is None)
+    tickets = list(Ticket.objects.filter(pk__in=[item.ticket_id for item in items
+                                                 if item.ticket_id])
+                   .order_by("id").values_list("number", flat=True))
+    checked = ngettext("%(count)d item checked", "%(count)d items checked",
+                       len(items)) % {"count": len(items)}
+    if not tickets:
+        return _("%(checked)s, all in order.") % {"checked": checked}
+    return (_("%(checked)s, %(ok)d in order; issues sent as repair tickets %(tickets)s.")
+            % {"checked": checked, "ok": in_order, "tickets": "、".join(tickets)})
 
 
 def _inspection_ticket(*, actor: Any, handover: HandoverUnit, line: "InspectionLine",
@@ -542,6 +580,9 @@ def handover_keys(*, actor: Any, handover_id: int, key_count: int | None) -> Han
     handover.key_count = count
     handover.keys_handed_at = timezone.now()
     handover.save(update_fields=["stage", "key_count", "keys_handed_at"])
+    _history(handover, HandoverEvent.Kind.KEYS, actor,
+             ngettext("%(count)d key handed over.", "%(count)d keys handed over.", count)
+             % {"count": count})
     return handover
 
 
@@ -571,20 +612,17 @@ def handover_sign_off(*, actor: Any, handover_id: int, signed_by: str) -> Handov
     handover.stage = HandoverUnit.Stage.SIGNED
     handover.signed_at = timezone.now()
     handover.save(update_fields=["stage", "signed_by", "signed_at"])
-    by = actor if getattr(actor, "pk", None) else None
-    HandoverEvent.objects.create(handover=handover, kind=HandoverEvent.Kind.SIGNED, actor=by,
-                                 message=_("Signed off by %(name)s.") % {"name": signer})
+    _history(handover, HandoverEvent.Kind.SIGNED, actor,
+             _("Signed off by %(name)s.") % {"name": signer})
     if deal is None:
-        HandoverEvent.objects.create(
-            handover=handover, kind=HandoverEvent.Kind.NO_DEAL, actor=by,
-            message=_("This unit has no deal in Anju (sold before Anju or imported): "
-                      "nothing was delivered in sales."))
+        _history(handover, HandoverEvent.Kind.NO_DEAL, actor,
+                 _("This unit has no deal in Anju (sold before Anju or imported): "
+                   "nothing was delivered in sales."))
     else:
-        HandoverEvent.objects.create(
-            handover=handover, kind=HandoverEvent.Kind.DELIVERED, actor=by,
-            message=(_("Deal %(deal)s delivered: the unit is handed over.") if delivered_now
-                     else _("Deal %(deal)s had already been delivered in sales."))
-            % {"deal": deal.contract_number or f"#{deal.pk}"})
+        _history(handover, HandoverEvent.Kind.DELIVERED, actor,
+                 (_("Deal %(deal)s delivered: the unit is handed over.") if delivered_now
+                  else _("Deal %(deal)s had already been delivered in sales."))
+                 % {"deal": deal.contract_number or f"#{deal.pk}"})
     if handover.customer_id:
         survey_invite(customer=handover.customer, project=handover.batch.project,
                       trigger=SurveyTrigger.HANDOVER, reference=f"handover:{handover.pk}")

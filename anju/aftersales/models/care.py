@@ -404,9 +404,15 @@ class HandoverInspectionItem(models.Model):
 
 class HandoverEvent(models.Model):
     """The handover's history, append-only: what happened to one unit's handover and who did
-    it (sign-off records here whether the sales deal was delivered, or why not)."""
+    it, from the appointment to the sign-off (which records here whether the sales deal was
+    delivered, or why not)."""
 
     class Kind(models.TextChoices):
+        BOOKED = "booked", _("appointment booked")
+        REBOOKED = "rebooked", _("appointment moved")
+        UNBOOKED = "unbooked", _("appointment cancelled")
+        INSPECTED = "inspected", _("inspected")
+        KEYS = "keys", _("keys handed over")
         SIGNED = "signed", _("signed off")
         DELIVERED = "delivered", _("deal delivered")
         NO_DEAL = "no_deal", _("no deal in Anju")

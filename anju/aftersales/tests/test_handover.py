@@ -19,6 +19,7 @@ from anju.aftersales.care.services import CareError, InspectionLine
 from anju.aftersales.care.testing import *  # noqa: F403
 from anju.aftersales.care.testing import pay_in_full, sell_building
 from anju.aftersales.models import (
+    HandoverEvent,
     HandoverInspectionItem,
     HandoverSlot,
     HandoverUnit,
@@ -279,6 +280,10 @@ def test_api_creates_a_batch_books_and_reports_progress(estate, care_staff,
     full = api.post(f"/api/v1/service/handover-units/{second}/book/",
                     {"slot": made.json()["id"]}, format="json")
     assert full.status_code == 409 and full.json()["code"] == "slot_full"
+    history = api.get(f"/api/v1/service/handover-units/{first}/history/").json()
+    assert [(e["kind"], e["actor_name"]) for e in history] == [
+        ("booked", str(care_staff["manager"]))]
+    assert api.get(f"/api/v1/service/handover-units/{second}/history/").json() == []
     with django_assert_max_num_queries(6):
         listed = api.get("/api/v1/service/handover-batches/")
     assert listed.json()["results"][0]["progress"]["booked"] == 1
@@ -300,3 +305,37 @@ def test_handover_steps_leave_an_audit_trail(batch, care_staff):
     services.handover_book(actor=None, handover_id=handover.pk, slot_id=nine.pk)
     entries = LogEntry.objects.get_for_object(handover)
     assert any(e.changes_dict.get("stage") == ["waiting", "booked"] for e in entries)
+
+
+@pytest.mark.django_db
+def test_the_history_tells_every_step_with_who_and_when(batch, lib, care_staff):
+    """From the appointment to the keys, each step leaves a line on the unit's history in
+    the staff's language, with the times as the owner was told them (Shanghai time)."""
+    agent = care_staff["agent"]
+    nine, ten = slot(batch, hour=9), slot(batch, hour=10)
+    handover = handover_of(batch, "7-101")
+    services.handover_book(actor=None, handover_id=handover.pk, slot_id=nine.pk)
+    services.handover_book(actor=agent, handover_id=handover.pk, slot_id=ten.pk)
+    services.handover_cancel_booking(actor=agent, handover_id=handover.pk)
+    services.handover_book(actor=agent, handover_id=handover.pk, slot_id=nine.pk)
+    services.handover_inspect(actor=agent, handover_id=handover.pk, lines=[
+        InspectionLine("客厅", "墙面", ok=True), InspectionLine("客厅", "地面", ok=True),
+        InspectionLine("卫生间", "天花", ok=False, note="渗水",
+                       component_id=lib["天花"].pk, category_id=lib["渗漏"].pk)])
+    services.handover_keys(actor=agent, handover_id=handover.pk, key_count=3)
+
+    events = list(HandoverEvent.objects.filter(handover=handover).order_by("id"))
+    assert [e.kind for e in events] == ["booked", "rebooked", "unbooked", "booked",
+                                        "inspected", "keys"]
+    day = TOMORROW.isoformat()
+    assert events[0].message == f"已预约 {day} 09:00 验房交付。" and events[0].actor is None
+    assert events[1].message == f"预约由 {day} 09:00 改至 {day} 10:00。"
+    assert events[1].actor == agent
+    assert events[2].message == f"已取消 {day} 10:00 的预约。"
+    ticket = Ticket.objects.get(unit=handover.unit, channel="handover")
+    assert events[4].message == f"查验 3 项，2 项合格；问题已转维修工单 {ticket.number}。"
+    assert events[5].message == "已交钥匙 3 把。"
+    client = Client()
+    client.force_login(agent)
+    page = client.get(reverse("aftersales:handover_unit", args=[handover.pk])).content.decode()
+    assert 'data-kind="rebooked"' in page and ticket.number in page
