@@ -32,6 +32,7 @@ from ..models.care import (
     SurveyTrigger,
 )
 from . import selectors, services
+from .api_checklists import CompanyChecklistViewSet, ProjectChecklistViewSet
 from .services import CareError, InspectionLine, QuestionSpec
 from .views import is_care_manager, is_care_staff
 
@@ -505,3 +506,7 @@ def register(router: BaseRouter) -> None:
                     basename="service-handover-batch")
     router.register("service/handover-units", HandoverUnitViewSet,
                     basename="service-handover-unit")
+    router.register("service/handover-checklists", ProjectChecklistViewSet,
+                    basename="service-handover-checklist")
+    router.register("service/company-checklists", CompanyChecklistViewSet,
+                    basename="service-company-checklist")

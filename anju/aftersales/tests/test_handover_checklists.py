@@ -172,3 +172,49 @@ def test_checklist_changes_leave_an_audit_trail(org):
 
     template = change(org["a"], action="item_add", room="客厅", name="入户门")
     assert LogEntry.objects.get_for_object(template).exists()
+
+
+def test_the_api_reads_and_edits_checklists_as_the_page_does(org, care_staff, make_user):
+    """A project's checklist in force and a company's default, read by service staff in
+    scope, changed by managers one named edit at a time; a bad edit names the field, an
+    agent may only read, and a project out of scope is not found."""
+    project = org["a"]
+    manager, agent = APIClient(), APIClient()
+    manager.force_authenticate(care_staff["manager"])
+    agent.force_authenticate(care_staff["agent"])
+    url = f"/api/v1/service/handover-checklists/{project.pk}/"
+
+    read = agent.get(url)
+    assert read.status_code == 200
+    assert read.json()["source"] == "default" and read.json()["may_edit"] is False
+    assert rooms_of(read.json()["rooms"]) == {k: list(v) for k, v in CHECKLIST.items()}
+    assert agent.post(url + "change/", {"action": "room_add", "name": "储藏间"},
+                      format="json").status_code == 403
+
+    added = manager.post(url + "change/", {"action": "room_add", "name": "储藏间"},
+                         format="json")
+    assert added.status_code == 200, added.json()
+    manager.post(url + "change/", {"action": "item_add", "room": "储藏间", "name": "墙面"},
+                 format="json")
+    body = manager.get(url).json()
+    assert body["source"] == "project" and body["may_edit"] is True
+    assert rooms_of(body["rooms"])["储藏间"] == ["墙面"]
+    assert rooms_of(selectors.checklist_in_force(project_id=project.pk)[0])["储藏间"] == [
+        "墙面"]
+
+    refused = manager.post(url + "change/", {"action": "item_add", "room": "无此房间",
+                                             "name": "墙面"}, format="json")
+    assert refused.status_code == 400 and "room" in str(refused.json())
+    assert manager.post(url + "reset/").json()["source"] == "default"
+
+    # the company's default: its own route; a project manager's scope is not the company
+    company_url = f"/api/v1/service/company-checklists/{org['first'].pk}/"
+    assert manager.get(company_url).json()["may_edit"] is False
+    assert manager.post(company_url + "change/", {"action": "room_add", "name": "车位"},
+                        format="json").status_code == 403
+    outsider = APIClient()
+    outsider.force_authenticate(care_staff["outsider"])
+    assert outsider.get(url).status_code == 404
+    consultant = APIClient()
+    consultant.force_authenticate(care_staff["consultant"])
+    assert consultant.get(url).status_code == 403
