@@ -258,6 +258,15 @@ def company_checklist(*, company_id: int) -> tuple[list[dict[str, Any]], str]:
     return (rooms, "company") if rooms is not None else (default_checklist(), "default")
 
 
+def library_room_names(*, company_id: int) -> list[str]:
+    """The rooms of the company's problem library, in use, in order: an inspection's issue
+    becomes a ticket at the library room of the checklist room's name."""
+    from ..models.tickets import Location
+
+    return list(Location.objects.filter(company_id=company_id, kind=Location.Kind.ROOM,
+                                        active=True).values_list("name", flat=True))
+
+
 @dataclass(frozen=True)
 class ChecklistScope:
     """A project (or a company's default) on the checklists page: where its checklist

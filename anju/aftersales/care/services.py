@@ -541,7 +541,8 @@ def _inspection_ticket(*, actor: Any, handover: HandoverUnit, line: "InspectionL
                        note: str) -> int:
     """A repair ticket on the unit, channel handover inspection, through the tickets part.
     The room is the library location of that name; the problem is the line's component and
-    category. A refusal names the checklist line."""
+    category. A refusal names the checklist line. (The checklists page warns of a room the
+    library does not have: `selectors.library_room_names`.)"""
     from ..models.tickets import Location
     from ..tickets.services import ticket_create
 
@@ -550,7 +551,8 @@ def _inspection_ticket(*, actor: Any, handover: HandoverUnit, line: "InspectionL
         raise ValidationError({"items": [_("%(line)s: choose what the problem is.")
                                          % {"line": label}]})
     location_id = (Location.objects.filter(company_id=handover.batch.project.company_id,
-                                           name=line.room, active=True)
+                                           name=line.room, kind=Location.Kind.ROOM,
+                                           active=True)
                    .values_list("id", flat=True).first())
     try:
         ticket = ticket_create(

@@ -414,7 +414,8 @@ def checklist_edit(request: HttpRequest, company_id: int | None = None,
     else:
         rooms, source = selectors.company_checklist(company_id=company.pk)
     context = {"company": company, "project": project, "rooms": rooms, "source": source,
-               "may_edit": may_edit, "errors": errors}
+               "may_edit": may_edit, "errors": errors,
+               "library_rooms": selectors.library_room_names(company_id=company.pk)}
     if request.headers.get("HX-Request"):
         # htmx swaps only 2xx answers: the list comes back with its errors shown in it.
         return render(request, "aftersales/care/_checklist.html", context)

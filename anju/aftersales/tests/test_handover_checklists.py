@@ -16,6 +16,7 @@ from anju.aftersales.care import selectors, services
 from anju.aftersales.care.services import CHECKLIST, InspectionLine
 from anju.aftersales.care.testing import *  # noqa: F403
 from anju.aftersales.models import ChecklistTemplate, HandoverInspectionItem, HandoverUnit
+from anju.aftersales.tickets.seed import library_seed
 
 pytestmark = pytest.mark.django_db
 TOMORROW = timezone.localdate() + datetime.timedelta(days=1)
@@ -218,3 +219,23 @@ def test_the_api_reads_and_edits_checklists_as_the_page_does(org, care_staff, ma
     consultant = APIClient()
     consultant.force_authenticate(care_staff["consultant"])
     assert consultant.get(url).status_code == 403
+
+
+def test_the_page_warns_of_rooms_the_problem_library_does_not_have(org, care_staff):
+    """An inspection's issue becomes a ticket at the library room of the checklist room's
+    name: a room the library lacks would give tickets no location, so the page says so and
+    offers the library's rooms while a room is named."""
+    url = reverse("aftersales:checklist_project", args=[org["a"].pk])
+    manager = Client()
+    manager.force_login(care_staff["manager"])
+    assert 'data-library="empty"' in manager.get(url).content.decode()
+
+    library_seed(company_id=org["first"].pk, project_ids=[org["a"].pk])
+    change(org["a"], action="room_add", name="储藏间")
+    change(org["a"], action="item_add", room="储藏间", name="墙面")
+    page = manager.get(url).content.decode()
+    assert 'data-library="empty"' not in page
+    assert 'data-unlinked="储藏间"' in page and 'data-unlinked="客厅"' not in page
+    assert "不是问题库中的房间部位" in page
+    datalist = page.split('<datalist id="library-rooms">')[1].split("</datalist>")[0]
+    assert '<option value="卫生间">' in datalist and "电梯厅" not in datalist  # rooms only
