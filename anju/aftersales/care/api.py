@@ -436,6 +436,15 @@ class HandoverUnitViewSet(CareErrorsMixin, mixins.ListModelMixin, mixins.Retriev
                                slot_id=params.validated_data["slot"])
         return self._done(handover.pk)
 
+    @extend_schema(request=None, responses={200: HandoverUnitSerializer})
+    @action(detail=True, methods=["post"], url_path="cancel-booking")
+    def cancel_booking(self, request: Request, pk=None) -> Response:
+        """Frees the unit's appointment (the owner called to cancel); 409 `wrong_stage`
+        when there is none."""
+        handover = self.get_object()
+        services.handover_cancel_booking(actor=request.user, handover_id=handover.pk)
+        return self._done(handover.pk)
+
     @extend_schema(request=HandoverInspectSerializer, responses={200: HandoverUnitSerializer})
     @action(detail=True, methods=["post"])
     def inspect(self, request: Request, pk=None) -> Response:

@@ -319,6 +319,8 @@ def handover_unit_action(request: HttpRequest, pk: int, action: str) -> HttpResp
         if action == "book":
             services.handover_book(actor=request.user, handover_id=handover.pk,
                                    slot_id=_int(request.POST.get("slot")) or 0)
+        elif action == "cancel":
+            services.handover_cancel_booking(actor=request.user, handover_id=handover.pk)
         elif action == "inspect":
             lines = []
             for row in batch_checklist(handover.batch):

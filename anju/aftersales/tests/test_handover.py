@@ -339,3 +339,32 @@ def test_the_history_tells_every_step_with_who_and_when(batch, lib, care_staff):
     client.force_login(agent)
     page = client.get(reverse("aftersales:handover_unit", args=[handover.pk])).content.decode()
     assert 'data-kind="rebooked"' in page and ticket.number in page
+
+
+@pytest.mark.django_db
+def test_staff_cancel_an_appointment_on_the_page_and_through_the_api(batch, care_staff):
+    """The owner phones to cancel: the agent frees the place (the slot counts it again) on
+    the unit's page or through the API; with no appointment the answer says why."""
+    nine = slot(batch, capacity=1)
+    first, second = handover_of(batch, "7-101"), handover_of(batch, "7-102")
+    services.handover_book(actor=None, handover_id=first.pk, slot_id=nine.pk)
+    agent = Client()
+    agent.force_login(care_staff["agent"])
+    page = agent.get(reverse("aftersales:handover_unit", args=[first.pk])).content.decode()
+    assert 'data-action="cancel-booking"' in page and "取消预约" in page
+    action = "aftersales:handover_unit_action"
+    assert agent.post(reverse(action, args=[first.pk, "cancel"])).status_code == 302
+    assert handover_of(batch, "7-101").stage == "waiting"
+    assert HandoverSlot.objects.get(pk=nine.pk).booked == 0
+    again = agent.post(reverse(action, args=[first.pk, "cancel"]))
+    assert again.status_code == 409 and "没有可取消的预约" in again.content.decode()
+
+    api = APIClient()
+    api.force_authenticate(care_staff["agent"])
+    services.handover_book(actor=None, handover_id=second.pk, slot_id=nine.pk)
+    answer = api.post(f"/api/v1/service/handover-units/{second.pk}/cancel-booking/")
+    assert answer.status_code == 200 and answer.json()["stage"] == "waiting"
+    refused = api.post(f"/api/v1/service/handover-units/{second.pk}/cancel-booking/")
+    assert refused.status_code == 409 and refused.json()["code"] == "wrong_stage"
+    assert [e.kind for e in HandoverEvent.objects.filter(handover=second)] == ["booked",
+                                                                              "unbooked"]
