@@ -432,7 +432,7 @@ class DuplicateViewSet(AnjuGenericViewSet):
                                         page.next_cursor) if page.next_cursor else None)
         pairs = DuplicatePairSerializer(page.pairs, many=True,
                                         context=self.get_serializer_context()).data
-        return Response({"next": next_url, "results": pairs})
+        return Response({"next": next_url, "found_at": page.found_at, "results": pairs})
 
     @extend_schema(request=DuplicateDismissSerializer, responses={204: None})
     @action(detail=False, methods=["post"])

@@ -15,13 +15,23 @@ never compares customers in Python nor scans pairs it does not show:
 A pair is shown once, lower id first, with every rule it meets; pairs a steward dismissed as
 "not the same person" (`DuplicateDismissal`) are left out."""
 
+import datetime
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .models import Customer, CustomerPhone, DuplicateDismissal
+from .models import (
+    Customer,
+    CustomerPhone,
+    DuplicateCandidate,
+    DuplicateDismissal,
+    DuplicateScan,
+)
 
 
 class Kind:
@@ -63,6 +73,8 @@ class DuplicatePair:
 class DuplicatePage:
     pairs: list[DuplicatePair]
     next_cursor: str | None
+    # when the stored pairs were found; None: found for this page
+    found_at: datetime.datetime | None = None
 
 
 def _parse_cursor(cursor: str | None) -> tuple[int, int]:
@@ -105,20 +117,14 @@ def _scope_sql(viewer: Any) -> tuple[str, list[Any]] | None:
     return sql, list(params)
 
 
-def duplicate_candidates(*, viewer: Any, kind: str | None = None, cursor: str | None = None,
-                         limit: int = PAGE_SIZE) -> DuplicatePage:
-    """One keyset page of duplicate pairs in the viewer's scope, ordered by (first, second)
-    id; `cursor` is the `next_cursor` of the page before ("12-40"). `kind` keeps one rule."""
-    if not getattr(viewer, "is_authenticated", False) or not getattr(viewer, "is_active", True):
-        return DuplicatePage(pairs=[], next_cursor=None)
-    limit = max(1, min(int(limit), 200))
-    kinds = [kind] if kind in REASONS else list(KINDS)
+def _rules_sql(kinds: list[str], scope: tuple[str, list[Any]] | None,
+               page: tuple[int, int, int] | None) -> tuple[str, list[Any]]:
+    """The pairs of the rules in one statement: (first_id, second_id, kind) rows. With
+    `page` (after first, after second, limit): each rule's first page after the keyset,
+    without dismissed pairs; without it, every pair of the ledger (the scan)."""
     quote = connection.ops.quote_name
     tables = {"c": quote(Customer._meta.db_table), "p": quote(CustomerPhone._meta.db_table),
               "d": quote(DuplicateDismissal._meta.db_table)}
-    after_first, after_second = _parse_cursor(cursor)
-    scope = _scope_sql(viewer)
-
     ctes, selects, params = [], [], []
     # keys are compared for equality only: bytewise, not by the locale's (slow) collation
     binary = ' COLLATE "C"' if connection.vendor == "postgresql" else ""
@@ -138,21 +144,93 @@ def duplicate_candidates(*, viewer: Any, kind: str | None = None, cursor: str | 
             f"m_{rule} AS (SELECT k.id, k.key1, k.key2, k.extra FROM k_{rule} k "
             f"JOIN g_{rule} g ON g.key1 = k.key1 AND g.key2 = k.key2)".format(**tables))
     for rule in kinds:
-        pair_condition = PAIR_CONDITION.get(rule, "1 = 1")
+        pairs = (f"SELECT DISTINCT x.id AS first_id, y.id AS second_id, "  # noqa: S608
+                 f"'{rule}' AS kind FROM m_{rule} x JOIN m_{rule} y ON y.key1 = x.key1 "
+                 f"AND y.key2 = x.key2 AND y.id > x.id "
+                 f"WHERE {PAIR_CONDITION.get(rule, '1 = 1')}")
+        if page is None:
+            selects.append(pairs)
+            continue
         # each rule's own first page: the union's first page is among them
         selects.append(
-            f"SELECT * FROM (SELECT DISTINCT x.id AS first_id, y.id AS second_id, "  # noqa: S608
-            f"'{rule}' AS kind FROM m_{rule} x JOIN m_{rule} y ON y.key1 = x.key1 "
-            f"AND y.key2 = x.key2 AND y.id > x.id WHERE {pair_condition} "
-            f"AND (x.id > %s OR (x.id = %s AND y.id > %s)) AND "
+            f"SELECT * FROM ({pairs} AND (x.id > %s OR (x.id = %s AND y.id > %s)) AND "  # noqa: S608
             + NOT_DISMISSED.format(**tables)
-            + f" ORDER BY first_id, second_id LIMIT {limit + 1}) r_{rule}")
-        params += [after_first, after_first, after_second]
-    sql = ("WITH " + ", ".join(ctes) + " " + " UNION ALL ".join(selects)
-           + " ORDER BY first_id, second_id")
+            + f" ORDER BY first_id, second_id LIMIT {page[2] + 1}) r_{rule}")
+        params += [page[0], page[0], page[1]]
+    return "WITH " + ", ".join(ctes) + " " + " UNION ALL ".join(selects), params
+
+
+@transaction.atomic
+def duplicate_scan() -> DuplicateScan:
+    """Finds every pair of the ledger by the rules (one statement, whole ledger, no scope)
+    and replaces the stored candidates with them; the stewards' page reads those. Run every
+    30 minutes (`tasks.duplicate_candidates_scan`) and when a steward asks."""
+    started = time.monotonic()
+    table = connection.ops.quote_name(DuplicateCandidate._meta.db_table)
+    sql, params = _rules_sql(list(KINDS), None, None)
     with connection.cursor() as db:
-        db.execute(sql, params)
-        rows = db.fetchall()
+        db.execute(f"DELETE FROM {table}")  # noqa: S608 (a quoted table name)
+        db.execute(f"INSERT INTO {table} (first_id, second_id, kind) "  # noqa: S608
+                   f"SELECT first_id, second_id, kind FROM ({sql}) AS found", params)
+        found = db.rowcount
+    return DuplicateScan.objects.create(finished_at=timezone.now(), pairs=max(found, 0),
+                                        seconds=round(time.monotonic() - started, 3))
+
+
+def last_scan() -> DuplicateScan | None:
+    return DuplicateScan.objects.order_by("-finished_at", "-id").first()
+
+
+def _prefixed(condition: Q, prefix: str) -> Q:
+    """The scope's condition on a customer, moved onto a relation (`first__…`)."""
+    moved = Q()
+    moved.connector, moved.negated = condition.connector, condition.negated
+    moved.children = [_prefixed(child, prefix) if isinstance(child, Q)
+                      else (prefix + child[0], child[1]) for child in condition.children]
+    return moved
+
+
+def _stored_rows(viewer: Any, kinds: list[str], after: tuple[int, int],
+                 limit: int) -> list[tuple[int, int, str]]:
+    """The stored candidates of the page: both customers live and in scope, the pair not
+    dismissed, after the keyset, in (first, second) order; enough rows for `limit` + 1 pairs
+    (a pair has a row per rule it meets)."""
+    rows = DuplicateCandidate.objects.filter(
+        first__merged_into__isnull=True, second__merged_into__isnull=True)
+    condition = Customer.scope.filter_for(viewer.data_scope())
+    if condition is not None:
+        rows = rows.filter(_prefixed(condition, "first__"), _prefixed(condition, "second__"))
+    if len(kinds) < len(KINDS):
+        rows = rows.filter(kind__in=kinds)
+    first, second = after
+    rows = rows.filter(Q(first_id__gt=first) | Q(first_id=first, second_id__gt=second))
+    rows = rows.exclude(Exists(DuplicateDismissal.objects.filter(
+        first_id=OuterRef("first_id"), second_id=OuterRef("second_id"))))
+    return list(rows.order_by("first_id", "second_id", "kind")
+                .values_list("first_id", "second_id", "kind")[:(limit + 1) * len(kinds)])
+
+
+def duplicate_candidates(*, viewer: Any, kind: str | None = None, cursor: str | None = None,
+                         limit: int = PAGE_SIZE, live: bool | None = None) -> DuplicatePage:
+    """One keyset page of duplicate pairs in the viewer's scope, ordered by (first, second)
+    id; `cursor` is the `next_cursor` of the page before ("12-40"). `kind` keeps one rule.
+
+    Read from the last scan's stored pairs (`found_at` says when), checked live for scope,
+    merges and dismissals; before any scan (a new installation), or with `live=True`, the
+    rules run over the viewer's scope for this page."""
+    if not getattr(viewer, "is_authenticated", False) or not getattr(viewer, "is_active", True):
+        return DuplicatePage(pairs=[], next_cursor=None)
+    limit = max(1, min(int(limit), 200))
+    kinds = [kind] if kind in REASONS else list(KINDS)
+    after = _parse_cursor(cursor)
+    scan = None if live else last_scan()
+    if scan is not None:
+        rows = _stored_rows(viewer, kinds, after, limit)
+    else:
+        sql, params = _rules_sql(kinds, _scope_sql(viewer), (*after, limit))
+        with connection.cursor() as db:
+            db.execute(sql + " ORDER BY first_id, second_id", params)
+            rows = db.fetchall()
 
     pairs: dict[tuple[int, int], list[str]] = {}
     for first_id, second_id, rule in rows:
@@ -166,7 +244,8 @@ def duplicate_candidates(*, viewer: Any, kind: str | None = None, cursor: str | 
                           kinds=sorted(pairs[(a, b)], key=KINDS.index))
             for a, b in keys if a in customers and b in customers]
     next_cursor = f"{keys[-1][0]}-{keys[-1][1]}" if more and keys else None
-    return DuplicatePage(pairs=page, next_cursor=next_cursor)
+    return DuplicatePage(pairs=page, next_cursor=next_cursor,
+                         found_at=scan.finished_at if scan else None)
 
 
 def duplicate_pair_get(*, viewer: Any, first: int, second: int) -> tuple[Customer, Customer]:

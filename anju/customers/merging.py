@@ -36,7 +36,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, models, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -54,6 +54,7 @@ from .models import (
     Customer,
     CustomerPhone,
     CustomerSearchTerm,
+    DuplicateCandidate,
     DuplicateDismissal,
     HouseholdMember,
     MergeRecord,
@@ -303,6 +304,14 @@ def _drop_dismissals(*, survivor: Customer, merged: Customer, actor: Any,
     return None
 
 
+def _drop_candidates(*, survivor: Customer, merged: Customer, actor: Any,
+                     field_choices: dict[str, str]) -> None:
+    """The merged record's stored duplicate pairs end with it (the next scan finds the
+    survivor's own); moved onto the survivor they would pair it with itself."""
+    DuplicateCandidate.objects.filter(Q(first=merged) | Q(second=merged)).delete()
+    return None
+
+
 def _move_household(*, survivor: Customer, merged: Customer, actor: Any,
                     field_choices: dict[str, str]) -> int:
     moved = HouseholdMember.objects.filter(customer=merged).update(customer=survivor)
@@ -318,6 +327,7 @@ merge_handlers.register(CustomerPhone, _move_phones)
 merge_handlers.register(CustomerSearchTerm, _drop_search_terms)
 merge_handlers.register(MergeRecord, _keep_merge_history)
 merge_handlers.register(DuplicateDismissal, _drop_dismissals)
+merge_handlers.register(DuplicateCandidate, _drop_candidates)
 merge_handlers.register(HouseholdMember, _move_household)
 
 
@@ -603,7 +613,7 @@ def related_counts(customers: Iterable[Customer]) -> dict[int, dict[str, int]]:
     ids = [customer.pk for customer in customers]
     grouped = _links_by_model()
     counts: dict[int, dict[str, int]] = {pk: {} for pk in ids}
-    skip = {CustomerSearchTerm, MergeRecord, DuplicateDismissal}
+    skip = {CustomerSearchTerm, MergeRecord, DuplicateDismissal, DuplicateCandidate}
     keys: list[str] = []
     parts = []
     for model, model_links in grouped.items():

@@ -428,6 +428,41 @@ class DuplicateDismissal(models.Model):
         return f"{self.first_id} ≠ {self.second_id}"
 
 
+class DuplicateCandidate(models.Model):
+    """A pair the duplicate rules found in the whole ledger at the last scan
+    (`duplicates.duplicate_scan`, every 30 minutes): the stewards' page reads these, in
+    scope, live and not dismissed, instead of grouping the ledger on every page. Lower id
+    first; one row per rule the pair meets. No foreign-key constraint: a scan writes many
+    rows at once, and the read joins the customers anyway."""
+
+    first = models.ForeignKey(Customer, on_delete=models.DO_NOTHING, related_name="+",
+                              db_constraint=False)
+    second = models.ForeignKey(Customer, on_delete=models.DO_NOTHING, related_name="+",
+                               db_constraint=False)
+    kind = models.CharField(max_length=24)
+
+    class Meta:
+        indexes = [models.Index(fields=["first", "second"], name="duplicate_candidate_pair_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.first_id} ~ {self.second_id} ({self.kind})"
+
+
+class DuplicateScan(models.Model):
+    """When the duplicate candidates were last found, how many, and how long it took (one
+    row per scan; the newest is in force)."""
+
+    finished_at = models.DateTimeField(_("found at"))
+    pairs = models.PositiveIntegerField(default=0)
+    seconds = models.FloatField(default=0)
+
+    class Meta:
+        ordering = ["-finished_at"]
+
+    def __str__(self) -> str:
+        return f"{self.finished_at:%Y-%m-%d %H:%M} ({self.pairs})"
+
+
 class ImportJob(TimeStampedModel):
     """One uploaded file on its way into the ledger; resumable chunk by chunk."""
 

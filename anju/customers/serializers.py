@@ -459,6 +459,9 @@ class DuplicatePairSerializer(serializers.Serializer):
 
 class DuplicatePageSerializer(serializers.Serializer):
     next = serializers.URLField(allow_null=True)
+    found_at = serializers.DateTimeField(
+        allow_null=True, help_text="when the stored pairs were found (the ledger is searched "
+                                   "every 30 minutes); null: found for this answer")
     results = DuplicatePairSerializer(many=True)
 
 

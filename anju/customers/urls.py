@@ -49,6 +49,7 @@ from . import views_merge  # noqa: E402  (merge engineer)
 urlpatterns += [
     path("duplicates/", views_merge.duplicate_list, name="duplicates"),
     path("duplicates/dismiss/", views_merge.duplicate_dismiss_view, name="duplicate_dismiss"),
+    path("duplicates/scan/", views_merge.duplicate_scan_view, name="duplicates_scan"),
     path("merge/", views_merge.merge_compare, name="merge"),
     path("merges/<int:pk>/", views_merge.merge_record, name="merge_record"),
 ]

@@ -65,6 +65,19 @@ def duplicate_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+def duplicate_scan_view(request: HttpRequest) -> HttpResponse:
+    """A steward asks for a new scan now (it runs in the background, seconds at 1M)."""
+    from .tasks import duplicate_candidates_scan
+
+    _steward(request)
+    duplicate_candidates_scan.enqueue()
+    messages.success(request, _("Looking for duplicates again: reload this page in a "
+                                "minute."))
+    return redirect("customers:duplicates")
+
+
+@login_required
+@require_POST
 def duplicate_dismiss_view(request: HttpRequest) -> HttpResponse:
     _steward(request)
     try:

@@ -6,9 +6,9 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
-from anju.customers.duplicates import REASONS, Kind, duplicate_candidates
+from anju.customers.duplicates import KINDS, REASONS, Kind, duplicate_candidates, duplicate_scan
 from anju.customers.merging import customer_merge, duplicate_dismiss
-from anju.customers.models import DuplicateDismissal
+from anju.customers.models import DuplicateCandidate, DuplicateDismissal, DuplicateScan
 
 
 def _pairs(viewer, **kwargs):
@@ -117,6 +117,97 @@ def test_keyset_pages_cover_every_pair_once(people, make_customer):
             break
     assert pages == 3 and len(seen) == 7 and set(seen) == expected
     assert seen == sorted(seen)
+
+
+# --- the stored candidates of the last scan -------------------------------------------------
+
+
+@pytest.fixture
+def ledger(people, org, make_customer):
+    """Pairs of every rule, in and out of the manager's projects, some meeting two rules."""
+    owner, outsider = people["consultant"], people["outsider"]
+    birthday = datetime.date(1980, 1, 2)
+    made = []
+    for index in range(4):
+        made += [make_customer(f"张{index}", phones=[f"1380013{index:04d}"], owner=owner),
+                 make_customer(f"张{index}", phones=[f"1391111{index:04d}"], owner=owner,
+                               birthday=birthday if index % 2 else None)]
+        made += [make_customer(f"李{index}", phones=[f"1370000123{index}"], owner=owner,
+                               birthday=birthday),
+                 make_customer(f"李{index}", phones=[f"1370000124{index}"], owner=owner,
+                               birthday=birthday)]
+    made += [make_customer("赵六", phones=[], owner=owner),
+             make_customer("赵六", phones=[], owner=owner),
+             make_customer("钱七", phones=["13600005678"], owner=outsider, project=org["c"]),
+             make_customer("钱七", phones=["13500005678"], owner=outsider, project=org["c"])]
+    return made
+
+
+def _all_pages(viewer, **kwargs):
+    seen, cursor = [], None
+    while True:
+        page = duplicate_candidates(viewer=viewer, cursor=cursor, **kwargs)
+        seen += [(pair.first.pk, pair.second.pk, tuple(pair.kinds)) for pair in page.pairs]
+        cursor = page.next_cursor
+        if not cursor:
+            return seen
+
+
+def test_the_stored_pairs_give_the_same_pages_as_the_rules_run_live(people, ledger):
+    scan = duplicate_scan()
+    assert scan.pairs >= 12 and DuplicateCandidate.objects.count() == scan.pairs
+    for viewer in (people["manager"], people["admin"], people["outsider"],
+                   people["consultant"]):
+        for kind in (None, *KINDS):
+            for limit in (1, 3, 50):
+                stored = _all_pages(viewer, kind=kind, limit=limit)
+                assert stored == _all_pages(viewer, kind=kind, limit=limit, live=True), (
+                    viewer.username, kind, limit)
+    assert any(len(kinds) == 2 for _a, _b, kinds in _all_pages(people["admin"]))
+    page = duplicate_candidates(viewer=people["manager"])
+    assert page.found_at == scan.finished_at
+
+
+def test_merges_and_dismissals_leave_at_once_new_pairs_come_with_the_next_scan(
+        people, make_customer):
+    owner, manager = people["consultant"], people["manager"]
+    a1 = make_customer("张三", phones=["13800138000"], owner=owner)
+    a2 = make_customer("张三", phones=["13911118000"], owner=owner)
+    b1 = make_customer("李四", phones=["13700001234"], owner=owner)
+    b2 = make_customer("李四", phones=["13600001234"], owner=owner)
+    duplicate_scan()
+    assert set(_pairs(manager)) == {(a1.pk, a2.pk), (b1.pk, b2.pk)}
+    duplicate_dismiss(actor=manager, first=a1, second=a2)
+    customer_merge(actor=manager, survivor=b1, merged=b2, reason="同一人")
+    assert _pairs(manager) == {}
+    c1 = make_customer("王五", phones=["13511115678"], owner=owner)
+    c2 = make_customer("王五", phones=["13622225678"], owner=owner)
+    assert _pairs(manager) == {}  # found at the next scan, not on every page
+    duplicate_scan()
+    assert set(_pairs(manager)) == {(c1.pk, c2.pk)}
+
+
+def test_the_scan_runs_every_half_hour_and_a_steward_can_ask_for_one(
+        people, make_customer, client_for, api_for):
+    from crontask import scheduler
+
+    from anju.customers import tasks
+
+    assert any("duplicate_candidates_scan" in str(job.func) or
+               "duplicate_candidates_scan" in job.name for job in scheduler.get_jobs())
+    make_customer("张三", phones=["13800138000"], owner=people["consultant"])
+    make_customer("张三", phones=["13911118000"], owner=people["consultant"])
+    duplicate_scan()
+    page = client_for(people["manager"]).get(reverse("customers:duplicates"))
+    assert "data-found-at" in page.content.decode()
+    asked = client_for(people["manager"]).post(reverse("customers:duplicates_scan"))
+    assert asked.status_code == 302
+    assert DuplicateScan.objects.count() == 2  # the immediate backend ran it at once
+    assert client_for(people["consultant"]).post(
+        reverse("customers:duplicates_scan")).status_code == 403
+    assert tasks.duplicate_candidates_scan.call()["pairs"] == 1
+    answer = api_for(people["manager"]).get("/api/v1/duplicates/").json()
+    assert answer["found_at"] and len(answer["results"]) == 1
 
 
 # --- pages --------------------------------------------------------------------------------
