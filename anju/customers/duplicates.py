@@ -1,9 +1,8 @@
 """Duplicate candidates (疑似重复客户) for data stewards: pairs of live customers in the
 viewer's scope that look like one person, each with the reasons why.
 
-The rules (`Kind`), each one SQL statement joined on indexed columns (a customer's name,
-`customer_name_idx`; its phones by customer), walked in id order and cut by keyset, so a page
-never compares customers in Python nor scans pairs it does not show:
+The rules (`Kind`), all in one SQL statement that groups the ledger by each rule's keys (a
+hash join on PostgreSQL, the name index on SQLite), never comparing customers in Python:
 
 - the same ID number hash (the unique constraint forbids it; the rule stays as a guard);
 - the same name and a phone with the same last four digits;
@@ -13,7 +12,12 @@ never compares customers in Python nor scans pairs it does not show:
 - the same name in the same project, neither with a phone.
 
 A pair is shown once, lower id first, with every rule it meets; pairs a steward dismissed as
-"not the same person" (`DuplicateDismissal`) are left out."""
+"not the same person" (`DuplicateDismissal`) are left out.
+
+Grouping a ledger of 1M takes seconds, so `duplicate_scan` runs the rules over the whole
+ledger every 30 minutes and stores the pairs (`DuplicateCandidate`); a page reads them by
+keyset, both customers live and in the viewer's scope, the pair not dismissed. Before the
+first scan a page runs the rules over the viewer's scope itself."""
 
 import datetime
 import time
@@ -51,6 +55,7 @@ REASONS = {
 }
 KINDS = tuple(REASONS)
 PAGE_SIZE = 50
+SCAN_LOCK = 7_310_001  # the PostgreSQL advisory lock of `duplicate_scan`
 NOT_DISMISSED = "NOT EXISTS (SELECT 1 FROM {d} d WHERE d.first_id = x.id AND d.second_id = y.id)"
 
 
@@ -169,6 +174,11 @@ def duplicate_scan() -> DuplicateScan:
     table = connection.ops.quote_name(DuplicateCandidate._meta.db_table)
     sql, params = _rules_sql(list(KINDS), None, None)
     with connection.cursor() as db:
+        if connection.vendor == "postgresql":
+            # two scans at once (the half-hour run and a steward's) take turns, else the
+            # second's DELETE would miss the first's rows and the pairs be stored twice;
+            # SQLite's one writer makes them take turns anyway
+            db.execute("SELECT pg_advisory_xact_lock(%s)", [SCAN_LOCK])
         db.execute(f"DELETE FROM {table}")  # noqa: S608 (a quoted table name)
         db.execute(f"INSERT INTO {table} (first_id, second_id, kind) "  # noqa: S608
                    f"SELECT first_id, second_id, kind FROM ({sql}) AS found", params)

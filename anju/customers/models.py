@@ -442,7 +442,9 @@ class DuplicateCandidate(models.Model):
     kind = models.CharField(max_length=24)
 
     class Meta:
-        indexes = [models.Index(fields=["first", "second"], name="duplicate_candidate_pair_idx")]
+        # also the pages' keyset walk, in (first, second) order
+        constraints = [models.UniqueConstraint(fields=["first", "second", "kind"],
+                                               name="duplicate_candidate_once")]
 
     def __str__(self) -> str:
         return f"{self.first_id} ~ {self.second_id} ({self.kind})"
