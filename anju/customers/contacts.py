@@ -1,8 +1,9 @@
-"""Contacts logged by the system on people already in the ledger: a lead of a known person
-(one from the app, or a whole batch from the API's intake) leaves an interaction on their
-record. The rules are those of `services.interaction_log`, for many contacts at once: the
+"""What a logged contact does to the ledger, for one contact or many at once: the
 consultant's earlier open follow-ups of that customer close, `last_contact_at` moves
-forward, the tier is recomputed, and each interaction gets its audit entry.
+forward, the tier is recomputed, and each interaction gets its audit entry. A consultant's
+own log (`services.interaction_log`, which checks the scope and the fields first) and the
+system's (a lead of a known person, one from the app or a whole batch from the API's intake)
+both write through `contacts_log`.
 
 No scope check here: the caller has decided whom each contact is logged as (the record's
 own consultant when they may see it, else nobody)."""
@@ -31,6 +32,8 @@ class Contact:
     user_id: int | None = None
     # None: the customer's own project (the consultant may not see the lead's)
     project_id: int | None = None
+    outcome: str = ""
+    next_follow_up_at: datetime.datetime | None = None
 
 
 @transaction.atomic
@@ -56,7 +59,8 @@ def contacts_log(contacts: list[Contact], *, at: datetime.datetime | None = None
     interactions = Interaction.objects.bulk_create([
         Interaction(customer_id=contact.customer_id, user_id=contact.user_id,
                     project_id=contact.project_id or own_projects.get(contact.customer_id),
-                    kind=contact.kind, occurred_at=at, notes=contact.notes)
+                    kind=contact.kind, occurred_at=at, notes=contact.notes,
+                    outcome=contact.outcome, next_follow_up_at=contact.next_follow_up_at)
         for contact in contacts])
     record_creates(interactions)
     Customer.objects.filter(Q(last_contact_at__isnull=True) | Q(last_contact_at__lt=at),

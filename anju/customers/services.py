@@ -647,17 +647,13 @@ def interaction_log(*, actor: User, customer: Customer | int, kind: str,
         errors["project"] = _("You can only choose projects you can see.")
     if errors:
         raise ValidationError(errors)
-    Interaction.objects.filter(
-        customer=current, user=actor, follow_up_done_at__isnull=True,
-        next_follow_up_at__isnull=False, occurred_at__lte=occurred_at,
-    ).update(follow_up_done_at=now)
-    interaction = Interaction.objects.create(
-        customer=current, project=project or current.project, user=actor, kind=kind,
-        occurred_at=occurred_at, outcome=(outcome or "").strip(), notes=notes or "",
-        next_follow_up_at=next_follow_up_at)
-    if current.last_contact_at is None or occurred_at > current.last_contact_at:
-        Customer.objects.filter(pk=current.pk).update(last_contact_at=occurred_at)
-    customer_tier_recompute(customer=current.pk)
+    from .contacts import Contact, contacts_log  # contacts builds on this module
+
+    [interaction] = contacts_log([Contact(
+        customer_id=current.pk, kind=kind, notes=notes or "", user_id=actor.pk,
+        project_id=project.pk if project else current.project_id,
+        outcome=(outcome or "").strip(), next_follow_up_at=next_follow_up_at)],
+        at=occurred_at)
     return interaction
 
 

@@ -37,6 +37,7 @@ from .merging import (
     related_counts,
 )
 from .models import Customer, CustomerNeed
+from .tasks import duplicate_candidates_scan
 
 
 def _steward(request: HttpRequest) -> None:
@@ -67,8 +68,6 @@ def duplicate_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 def duplicate_scan_view(request: HttpRequest) -> HttpResponse:
     """A steward asks for a new scan now (it runs in the background, seconds at 1M)."""
-    from .tasks import duplicate_candidates_scan
-
     _steward(request)
     duplicate_candidates_scan.enqueue()
     messages.success(request, _("Looking for duplicates again: reload this page in a "
